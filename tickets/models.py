@@ -1,0 +1,164 @@
+"""The closure data (SPEC §4): per-ticket ground truth, daily counts, mappings and the sync log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ClosedTicket(models.Model):
+    """A Freshservice ticket that, in the latest data fetched, counts as closed in the group.
+
+    The daily counts are derived from these rows, which makes every sync idempotent and lets a
+    reopened ticket (or one moved to another group) be removed.
+    """
+
+    ticket_id = models.BigIntegerField(unique=True)
+    responder_id = models.BigIntegerField()
+    status = models.PositiveSmallIntegerField()
+    closed_at = models.DateTimeField(help_text="resolved_at, else closed_at, else updated_at (UTC)")
+    closure_date = models.DateField(help_text="closed_at as a calendar day in TIME_ZONE")
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-closed_at"]
+        # Read by the recount of TicketClosure for the dates a sync touched.
+        indexes = [models.Index(fields=["closure_date", "responder_id"], name="closedticket_date_agent")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} by {self.responder_id} on {self.closure_date}"
+
+
+class TicketClosure(models.Model):
+    """Tickets closed by one agent on one day, recomputed from ClosedTicket (never incremented)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_closures",
+    )
+    freshworks_user_id = models.BigIntegerField()
+    date = models.DateField()
+    tickets_closed = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "-tickets_closed"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["freshworks_user_id", "date"], name="ticketclosure_unique_agent_date"
+            ),
+        ]
+        # Read by every period query of the dashboard and API (a date range over all agents).
+        indexes = [models.Index(fields=["date"], name="ticketclosure_date")]
+
+    def __str__(self) -> str:
+        return f"{self.freshworks_user_id} closed {self.tickets_closed} on {self.date}"
+
+
+class FreshworksUserMapping(models.Model):
+    """One line of IDs.txt: a Freshservice agent id, its display name and the matched local user."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="freshworks_mappings",
+    )
+    freshworks_user_id = models.BigIntegerField(unique=True)
+    freshworks_username = models.CharField(max_length=200, help_text="The name in IDs.txt")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["freshworks_username"]
+
+    def __str__(self) -> str:
+        return f"{self.freshworks_username} ({self.freshworks_user_id})"
+
+
+class TicketSyncMetadata(models.Model):
+    """Per-date bookkeeping of successful syncs; the per-date rate limit reads it."""
+
+    sync_date = models.DateField(unique=True)
+    last_sync_time = models.DateTimeField(help_text="Start of the last successful sync of this date")
+    sync_count = models.PositiveIntegerField(default=0)
+    tickets_processed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-sync_date"]
+        verbose_name_plural = "ticket sync metadata"
+
+    def __str__(self) -> str:
+        return f"{self.sync_date}: {self.sync_count} syncs"
+
+
+class SyncRunQuerySet(models.QuerySet):
+    def successful(self) -> SyncRunQuerySet:
+        return self.filter(status=SyncRun.Status.SUCCESS)
+
+
+class SyncRun(models.Model):
+    """The audit log of syncs that ran (refused attempts are not logged)."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        BUTTON = "button", "Button"
+        FORCE = "force", "Force"
+        COMMAND = "command", "Command"
+        INIT = "init", "Init"
+        ADMIN = "admin", "Admin"
+        DEMO = "demo", "Demo"
+
+    class Status(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILED = "failed", "Failed"
+
+    first_date = models.DateField()
+    last_date = models.DateField()
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    fetched_from = models.DateTimeField(null=True, blank=True, help_text="updated_since it used")
+    tickets_processed = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        permissions = [
+            ("force_sync", "Can force a sync past the rate limit and sync any date"),
+            ("view_sync_stats", "Can view sync statistics"),
+        ]
+        # Read by the watermark (latest successful start) and recent activity.
+        indexes = [models.Index(fields=["status", "started_at"], name="syncrun_status_started")]
+
+    def __str__(self) -> str:
+        dates = str(self.first_date)
+        if self.last_date != self.first_date:
+            dates += f"..{self.last_date}"
+        return f"{self.get_trigger_display()} sync of {dates}: {self.status}"
+
+
+class SyncLease(models.Model):
+    """The single row that makes syncs run one at a time across workers and hosts.
+
+    A sync claims it with a conditional UPDATE (free or expired -> mine); a crashed sync's lease
+    expires, so it cannot block the next one for long.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder or 'free'}"

@@ -1,0 +1,246 @@
+"""Settings for YAM ticket closures.
+
+Every setting that varies between machines comes from the environment, read here and only here
+(a `.env` file beside manage.py is read first when present). A missing or malformed value stops
+start-up with a message that names the variable. `.env.example` lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# cron starts jobs with a bare environment, so the settings load `.env` themselves.
+# ENV_FILE points elsewhere; an empty ENV_FILE reads none (the test suite does that).
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file)
+
+env = environ.Env()
+
+
+def _setting(name: str, cast: Callable[[str], Any], default: Any) -> Any:
+    """Read `name` from the environment; a value that does not parse names the variable."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return cast(raw.strip())
+    except (TypeError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not valid: {exc}") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number of 0 or more")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _int_list(raw: str) -> tuple[int, ...]:
+    values = tuple(int(part) for part in raw.split(",") if part.strip())
+    if not values:
+        raise ValueError("expected a comma-separated list of numbers, e.g. 4,5")
+    return values
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone name such as Europe/London") from None
+    return raw
+
+
+def _endpoint(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("expected a URL such as https://acme.freshservice.com/api/v2/")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z]+$")
+
+
+def _cron(raw: str) -> str:
+    fields = raw.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
+        raise ValueError("expected five cron fields such as '0 8-18 * * *'")
+    return " ".join(fields)
+
+
+DEBUG = _setting("DEBUG", _bool, False)
+
+if DEBUG:
+    SECRET_KEY = _setting("SECRET_KEY", str, "django-insecure-dev-only-key-never-use-in-production")
+else:
+    SECRET_KEY = _setting("SECRET_KEY", str, None)
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production (DEBUG off) refuses to start without it; "
+            "set SECRET_KEY in the environment or .env, or set DEBUG=1 on a development machine."
+        )
+
+ALLOWED_HOSTS = _setting(
+    "ALLOWED_HOSTS",
+    lambda raw: [host.strip() for host in raw.split(",") if host.strip()],
+    ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [],
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    # tickets comes before django_crontab so that its `crontab` command (which refuses to
+    # pretend when the crontab program is missing) wins over the library's.
+    "tickets",
+    "django_crontab",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "yam.urls"
+WSGI_APPLICATION = "yam.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+except (ImproperlyConfigured, ValueError, KeyError) as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not valid: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent writers wait for the write lock instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = _setting("TIME_ZONE", _time_zone, "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "admin:login"
+SESSION_DAYS = _setting("SESSION_DAYS", _positive_int, 30)
+SESSION_COOKIE_AGE = int(timedelta(days=SESSION_DAYS).total_seconds())
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Freshservice and the sync (SPEC §3) -----------------------------------------------------
+
+FRESH_API = _setting("FRESH_API", str, "")
+FRESH_ENDPOINT = _setting("FRESH_ENDPOINT", _endpoint, "")
+FRESH_GROUP_ID = _setting("FRESH_GROUP_ID", _positive_int, None)
+FRESH_WORKSPACE_ID = _setting("FRESH_WORKSPACE_ID", _non_negative_int, None)
+FRESH_CLOSED_STATUSES = _setting("FRESH_CLOSED_STATUSES", _int_list, (4, 5))
+FRESH_IDS_FILE = _setting("FRESH_IDS_FILE", str, str(BASE_DIR / "freshworks" / "IDs.txt"))
+SYNC_MIN_INTERVAL_MINUTES = _setting("SYNC_MIN_INTERVAL_MINUTES", _non_negative_int, 60)
+FRESH_TIMEOUT_SECONDS = _setting("FRESH_TIMEOUT_SECONDS", _positive_int, 30)
+FRESH_MAX_WAIT_SECONDS = _setting("FRESH_MAX_WAIT_SECONDS", _non_negative_int, 120)
+SYNC_SCHEDULE = _setting("SYNC_SCHEDULE", _cron, "0 8-18 * * *")
+LOG_FILE = _setting("LOG_FILE", str, "")
+DEMO_MODE = _setting("DEMO_MODE", _bool, False)
+
+if FRESH_API and FRESH_GROUP_ID is None:
+    raise ImproperlyConfigured(
+        "FRESH_GROUP_ID is not set. It is required once FRESH_API is set: it names the "
+        "Freshservice agent group whose closures count (a number such as 18000294963)."
+    )
+
+CRONJOBS = [(SYNC_SCHEDULE, "tickets.cron.scheduled_sync")]
+CRONTAB_COMMENT = "yam-ticket-closures"
+
+# --- Logging: stderr always, LOG_FILE too when set ---------------------------------------------
+
+_log_handlers: dict[str, dict[str, Any]] = {
+    "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+}
+if LOG_FILE:
+    _log_path = Path(LOG_FILE)
+    if not _log_path.is_absolute():
+        _log_path = BASE_DIR / _log_path
+    _log_path.parent.mkdir(parents=True, exist_ok=True)
+    _log_handlers["file"] = {
+        "class": "logging.FileHandler",
+        "filename": str(_log_path),
+        "formatter": "plain",
+    }
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": _log_handlers,
+    "loggers": {
+        "tickets": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
+        "freshworks": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
+        "django_crontab": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
+    },
+}
