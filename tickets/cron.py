@@ -1,1 +1,36 @@
-"""The scheduled job django-crontab runs on SYNC_SCHEDULE (placeholder until the sync lands)."""
+"""The job django-crontab runs on SYNC_SCHEDULE (`manage.py crontab add` installs it).
+
+django-crontab logs and swallows whatever a job raises and always exits 0, so this job makes its
+outcome visible itself: a sync that ran is in SyncRun (failed ones with their reason), and every
+outcome is logged (stderr, and LOG_FILE when set).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tickets.models import SyncRun
+from tickets.services.sync import (
+    SyncFailed,
+    SyncInProgress,
+    SyncNotConfigured,
+    SyncRateLimited,
+    sync_closures,
+)
+
+logger = logging.getLogger("tickets.cron")
+
+
+def scheduled_sync() -> bool:
+    """Sync today (which also picks up late changes to earlier days). True when it synced."""
+    try:
+        sync_closures(trigger=SyncRun.Trigger.SCHEDULE)
+    except (SyncRateLimited, SyncInProgress) as exc:
+        logger.info("Scheduled sync skipped: %s", exc)
+    except SyncFailed:
+        pass  # the sync logged the reason and recorded the failed SyncRun
+    except SyncNotConfigured as exc:
+        logger.error("Scheduled sync cannot run: %s", exc)
+    else:
+        return True
+    return False

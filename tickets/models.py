@@ -23,7 +23,9 @@ class ClosedTicket(models.Model):
     class Meta:
         ordering = ["-closed_at"]
         # Read by the recount of TicketClosure for the dates a sync touched.
-        indexes = [models.Index(fields=["closure_date", "responder_id"], name="closedticket_date_agent")]
+        indexes = [
+            models.Index(fields=["closure_date", "responder_id"], name="closedticket_date_agent")
+        ]
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} by {self.responder_id} on {self.closure_date}"
@@ -85,7 +87,9 @@ class TicketSyncMetadata(models.Model):
     """Per-date bookkeeping of successful syncs; the per-date rate limit reads it."""
 
     sync_date = models.DateField(unique=True)
-    last_sync_time = models.DateTimeField(help_text="Start of the last successful sync of this date")
+    last_sync_time = models.DateTimeField(
+        help_text="Start of the last successful sync of this date"
+    )
     sync_count = models.PositiveIntegerField(default=0)
     tickets_processed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

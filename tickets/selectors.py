@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -119,8 +120,7 @@ def sync_allowances(*, first: date, last: date) -> list[SyncAllowance]:
         for row in TicketSyncMetadata.objects.filter(sync_date__range=(first, last))
     }
     allowances = []
-    day = first
-    while day <= last:
+    for day in days(first, last):
         row = metadata.get(day)
         allowances.append(
             SyncAllowance(
@@ -130,8 +130,15 @@ def sync_allowances(*, first: date, last: date) -> list[SyncAllowance]:
                 next_sync_at=next_sync_time(row.last_sync_time) if row else None,
             )
         )
-        day += timedelta(days=1)
     return allowances
+
+
+def days(first: date, last: date) -> Iterator[date]:
+    """Every calendar day from `first` to `last` inclusive."""
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
 
 
 def local_day_start(day: date) -> datetime:

@@ -1,0 +1,1 @@
+"""Plain-Python access to Freshservice: the API client and the IDs.txt parser; no Django."""
