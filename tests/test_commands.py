@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 from django.core.management import execute_from_command_line
+from django.db import connections
 
 from tests.conftest import API_KEY, ENDPOINT
 from tests.freshservice_data import make_ticket
@@ -37,9 +38,11 @@ def upstream(requests_mock, fresh) -> FakeFreshservice:
 
 
 @pytest.fixture
-def manage(capsys, caplog):
+def manage(capsys, caplog, monkeypatch):
     """Run `manage.py ...` in this process as a shell would; returns (status, stdout, stderr)."""
     caplog.set_level(logging.DEBUG)
+    # A command closes its connections when done; the test's transaction lives on one of them.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:
