@@ -27,8 +27,6 @@ _env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
 if _env_file and Path(_env_file).is_file():
     environ.Env.read_env(_env_file)
 
-env = environ.Env()
-
 
 def _setting(name: str, cast: Callable[[str], Any], default: Any) -> Any:
     """Read `name` from the environment; a value that does not parse names the variable."""
@@ -156,10 +154,18 @@ TEMPLATES = [
     },
 ]
 
-try:
-    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-except (ImproperlyConfigured, ValueError, KeyError) as exc:
-    raise ImproperlyConfigured(f"DATABASE_URL is not valid: {exc}") from None
+
+def _database(raw: str) -> dict[str, Any]:
+    scheme = urlsplit(raw).scheme
+    if scheme not in environ.Env.DB_SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; use e.g. postgres://user:pass@host/db")
+    return environ.Env.db_url_config(raw)
+
+
+DATABASES = {
+    "default": _setting("DATABASE_URL", _database, None)
+    or _database(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait for the write lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"

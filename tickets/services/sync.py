@@ -124,7 +124,15 @@ def sync_closures(
     if last > today:
         raise SyncRequestError(f"{last} is in the future (today is {today}); nothing to sync.")
     if client is None:
-        client = build_client(max_wait=max_wait)
+        with build_client(max_wait=max_wait) as own_client:
+            return sync_closures(
+                first=first,
+                last=last,
+                trigger=trigger,
+                force=force,
+                client=own_client,
+                on_page=on_page,
+            )
 
     holder = uuid.uuid4().hex
     ttl = _lease_ttl(client)

@@ -1,0 +1,120 @@
+"""Configuration is read once from the environment and fails loudly, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PRINT = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.TIME_ZONE, s.FRESH_CLOSED_STATUSES, s.FRESH_ENDPOINT, s.SYNC_SCHEDULE, s.DEBUG)"
+)
+
+
+def load_settings(code: str = PRINT, **env: str) -> subprocess.CompletedProcess:
+    """Start Python with only these variables, as a fresh server process would."""
+    base = {
+        "PATH": os.environ["PATH"],
+        "ENV_FILE": "",
+        "DJANGO_SETTINGS_MODULE": "yam.settings",
+        "SECRET_KEY": "s3cret-for-this-test",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=base | env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_load_with_a_secret_key():
+    loaded = load_settings()
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "UTC (4, 5)  0 8-18 * * * False"
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    loaded = load_settings(SECRET_KEY="")
+
+    assert loaded.returncode != 0
+    assert "SECRET_KEY is not set" in loaded.stderr
+
+
+def test_debug_runs_without_a_secret_key():
+    loaded = load_settings(SECRET_KEY="", DEBUG="1")
+
+    assert loaded.returncode == 0, loaded.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SYNC_MIN_INTERVAL_MINUTES", "hourly"),
+        ("FRESH_TIMEOUT_SECONDS", "0"),
+        ("FRESH_MAX_WAIT_SECONDS", "-1"),
+        ("FRESH_GROUP_ID", "group-a"),
+        ("FRESH_WORKSPACE_ID", "x"),
+        ("FRESH_CLOSED_STATUSES", "resolved,closed"),
+        ("FRESH_ENDPOINT", "acme.freshservice.com"),
+        ("TIME_ZONE", "Mars/Olympus_Mons"),
+        ("SYNC_SCHEDULE", "every hour"),
+        ("DEMO_MODE", "maybe"),
+        ("DEBUG", "perhaps"),
+        ("SESSION_DAYS", "0"),
+        ("DATABASE_URL", "nosuchdb://x"),
+    ],
+)
+def test_a_malformed_value_stops_start_up_naming_the_variable(variable, value):
+    loaded = load_settings(**{variable: value})
+
+    assert loaded.returncode != 0
+    assert "ImproperlyConfigured" in loaded.stderr
+    assert variable in loaded.stderr.strip().splitlines()[-1]
+
+
+def test_the_group_is_required_once_an_api_key_is_set():
+    loaded = load_settings(FRESH_API="key-that-must-not-leak", FRESH_ENDPOINT="https://a.b/api/v2")
+
+    assert loaded.returncode != 0
+    assert "FRESH_GROUP_ID is not set" in loaded.stderr
+    assert "key-that-must-not-leak" not in loaded.stderr
+
+
+def test_values_are_normalised():
+    loaded = load_settings(
+        FRESH_ENDPOINT="https://acme.freshservice.com/api/v2",
+        FRESH_CLOSED_STATUSES="4, 5, 7",
+        SYNC_SCHEDULE="0  *  * * *",
+        TIME_ZONE="America/New_York",
+    )
+
+    assert loaded.stdout.strip() == (
+        "America/New_York (4, 5, 7) https://acme.freshservice.com/api/v2/ 0 * * * * False"
+    )
+
+
+def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("TIME_ZONE=Europe/Paris\nSYNC_SCHEDULE=0 * * * *\n")
+
+    loaded = load_settings(ENV_FILE=str(env_file), SYNC_SCHEDULE="30 9 * * 1-5")
+
+    assert loaded.stdout.strip() == "Europe/Paris (4, 5)  30 9 * * 1-5 False"
+
+
+def test_sync_logs_go_to_stderr_and_to_log_file_when_set(tmp_path):
+    log_file = tmp_path / "logs" / "ticket_sync.log"
+    code = "import django, logging; django.setup(); logging.getLogger('tickets.sync').info('hello')"
+
+    loaded = load_settings(code, LOG_FILE=str(log_file))
+
+    assert "INFO tickets.sync: hello" in loaded.stderr
+    assert "INFO tickets.sync: hello" in log_file.read_text()
