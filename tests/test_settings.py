@@ -16,8 +16,8 @@ PRINT = (
 )
 
 
-def load_settings(code: str = PRINT, **env: str) -> subprocess.CompletedProcess:
-    """Start Python with only these variables, as a fresh server process would."""
+def load_settings(code: str = PRINT, **env: str | None) -> subprocess.CompletedProcess:
+    """Start Python with only these variables (None: unset), as a fresh server process would."""
     base = {
         "PATH": os.environ["PATH"],
         "ENV_FILE": "",
@@ -26,7 +26,7 @@ def load_settings(code: str = PRINT, **env: str) -> subprocess.CompletedProcess:
     }
     return subprocess.run(
         [sys.executable, "-c", code],
-        env=base | env,
+        env={name: value for name, value in (base | env).items() if value is not None},
         cwd=BASE_DIR,
         capture_output=True,
         text=True,
@@ -118,3 +118,37 @@ def test_sync_logs_go_to_stderr_and_to_log_file_when_set(tmp_path):
 
     assert "INFO tickets.sync: hello" in loaded.stderr
     assert "INFO tickets.sync: hello" in log_file.read_text()
+
+
+SPEC_VARIABLES = {
+    "FRESH_API", "FRESH_ENDPOINT", "FRESH_GROUP_ID", "FRESH_WORKSPACE_ID", "FRESH_CLOSED_STATUSES",
+    "FRESH_IDS_FILE", "SYNC_MIN_INTERVAL_MINUTES", "FRESH_TIMEOUT_SECONDS", "FRESH_MAX_WAIT_SECONDS",
+    "SYNC_SCHEDULE", "LOG_FILE", "DEMO_MODE", "TIME_ZONE", "DATABASE_URL", "SECRET_KEY", "DEBUG",
+    "ALLOWED_HOSTS", "SESSION_DAYS",
+}  # fmt: skip
+
+
+def test_env_example_lists_every_variable_each_under_a_comment():
+    lines = (BASE_DIR / ".env.example").read_text().splitlines()
+    listed = {}
+    for number, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            listed[line.split("=", 1)[0]] = lines[number - 1]
+
+    assert set(listed) == SPEC_VARIABLES
+    assert all(previous.startswith("#") for previous in listed.values())
+
+
+def test_env_example_with_a_secret_key_is_a_working_configuration(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text((BASE_DIR / ".env.example").read_text() + "SECRET_KEY=x\n")
+
+    loaded = load_settings(
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['NAME'])",
+        ENV_FILE=str(env_file),
+        SECRET_KEY=None,
+    )
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == str(BASE_DIR / "db.sqlite3")

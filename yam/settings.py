@@ -167,6 +167,10 @@ DATABASES = {
     or _database(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # cron starts jobs in the home directory: a relative SQLite path means this folder.
+    _sqlite_name = str(DATABASES["default"]["NAME"])
+    if _sqlite_name not in {"", ":memory:"} and not Path(_sqlite_name).is_absolute():
+        DATABASES["default"]["NAME"] = str(BASE_DIR / _sqlite_name)
     # Concurrent writers wait for the write lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
