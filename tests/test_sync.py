@@ -162,17 +162,7 @@ def test_an_agent_whose_last_closure_is_reopened_disappears_from_the_day(upstrea
         upstream.put(closed(1, "2026-11-26T09:00:00Z", responder=AJ))
         sync()
     with time_machine.travel(utc("2026-11-26T10:30:00"), tick=False):
-        upstream.put(
-            closed(
-                1,
-                "x",
-                status=2,
-                resolved_at=None,
-                closed_at=None,
-                updated_at="2026-11-26T10:00:00Z",
-                responder=AJ,
-            )
-        )
+        upstream.put(closed(1, "2026-11-26T10:00:00Z", responder=AJ, status=2, resolved_at=None))
         sync()
 
     assert not TicketClosure.objects.filter(freshworks_user_id=AJ).exists()
@@ -496,3 +486,54 @@ def test_impossible_dates_are_refused_before_anything_happens(upstream, first, l
 
     assert upstream.calls == 0
     assert not SyncRun.objects.exists()
+
+
+# --- faults inside the sync ---------------------------------------------------------------------
+
+
+@time_machine.travel(utc("2026-11-26T12:00:00"), tick=False)
+def test_a_ticket_repeated_across_pages_counts_once(requests_mock, fresh):
+    upstream = FakeFreshservice(requests_mock, per_page=2)
+    upstream.put(closed(1, "2026-11-26T09:00:00Z"), closed(2, "2026-11-26T09:00:00Z"))
+    # Offset paging over a list that changes while it is read can serve a ticket twice.
+    upstream.tickets[-2] = closed(2, "2026-11-26T09:00:00Z")
+
+    result = sync()
+
+    assert upstream.calls == 2
+    assert result.tickets_processed == 2
+    assert counts(date(2026, 11, 26)) == {OSCAR: 2}
+
+
+@time_machine.travel(utc("2026-11-26T12:00:00"), tick=False)
+def test_a_sync_that_loses_its_lease_midway_writes_nothing(upstream):
+    upstream.put(closed(1, "2026-11-26T09:00:00Z"))
+
+    def lease_taken_over() -> None:
+        SyncLease.objects.filter(name="sync").update(holder="a-newer-sync")
+
+    upstream.before_answer = lease_taken_over
+
+    with pytest.raises(SyncFailed, match="lost its lease"):
+        sync()
+
+    assert not ClosedTicket.objects.exists()
+    assert SyncRun.objects.get().status == "failed"
+    assert SyncLease.objects.get(name="sync").holder == "a-newer-sync"  # not ours to release
+
+
+@time_machine.travel(utc("2026-11-26T12:00:00"), tick=False)
+def test_an_unexpected_fault_while_writing_rolls_back_and_is_recorded(upstream, monkeypatch):
+    upstream.put(closed(1, "2026-11-26T09:00:00Z"))
+
+    def broken_recount(dates):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("tickets.services.sync._recount", broken_recount)
+
+    with pytest.raises(SyncFailed, match="Unexpected error: RuntimeError: disk full"):
+        sync()
+
+    assert not ClosedTicket.objects.exists()
+    assert not TicketSyncMetadata.objects.exists()
+    assert SyncRun.objects.get().error == "Unexpected error: RuntimeError: disk full"
