@@ -230,6 +230,21 @@ def _run(
 ) -> SyncResult:
     fetched_from = fetch_start(first=first, force=force)
     tickets: dict[int, Ticket] = {}
+
+    def record(status: SyncRun.Status, error: str = "") -> SyncRun:
+        return SyncRun.objects.create(
+            first_date=first,
+            last_date=last,
+            trigger=trigger,
+            status=status,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            fetched_from=fetched_from,
+            tickets_processed=len(tickets),
+            api_calls=client.api_calls,
+            error=error,
+        )
+
     try:
         for pages, page in enumerate(client.iter_ticket_pages(updated_since=fetched_from), 1):
             for ticket in page:
@@ -249,37 +264,17 @@ def _run(
             ):
                 raise LeaseLost()
             recounted = _apply(tickets.values(), first=first, last=last, started_at=started_at)
-            run = SyncRun.objects.create(
-                first_date=first,
-                last_date=last,
-                trigger=trigger,
-                status=SyncRun.Status.SUCCESS,
-                started_at=started_at,
-                finished_at=timezone.now(),
-                fetched_from=fetched_from,
-                tickets_processed=len(tickets),
-                api_calls=client.api_calls,
-            )
+            run = record(SyncRun.Status.SUCCESS)
     except (FreshworksError, LeaseLost) as exc:
         reason = _one_line(str(exc))
         logger.error("Sync of %s failed: %s", _dates_label(first, last), reason)
-        raise SyncFailed(
-            reason,
-            run=_record_failure(
-                first, last, trigger, started_at, fetched_from, tickets, client, reason
-            ),
-        ) from None
+        raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from None
     except Exception as exc:
         # An unexpected fault (a bug, the database): keep the traceback in the log, and the
         # audit trail honest.
         logger.exception("Sync of %s failed unexpectedly", _dates_label(first, last))
         reason = _one_line(f"Unexpected error: {type(exc).__name__}: {exc}")
-        raise SyncFailed(
-            reason,
-            run=_record_failure(
-                first, last, trigger, started_at, fetched_from, tickets, client, reason
-            ),
-        ) from exc
+        raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from exc
 
     logger.info(
         "Synced %s (%s%s): %d tickets in %d API calls since %s; recounted %s",
@@ -458,30 +453,6 @@ def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:
             next_sync_at=latest.next_sync_at,
             minutes=latest.minutes_until_next_sync(now),
         )
-
-
-def _record_failure(
-    first: date,
-    last: date,
-    trigger: SyncRun.Trigger,
-    started_at: datetime,
-    fetched_from: datetime,
-    tickets: dict[int, Ticket],
-    client: FreshserviceClient,
-    reason: str,
-) -> SyncRun:
-    return SyncRun.objects.create(
-        first_date=first,
-        last_date=last,
-        trigger=trigger,
-        status=SyncRun.Status.FAILED,
-        started_at=started_at,
-        finished_at=timezone.now(),
-        fetched_from=fetched_from,
-        tickets_processed=len(tickets),
-        api_calls=client.api_calls,
-        error=reason,
-    )
 
 
 # --- the lease ----------------------------------------------------------------------------------
