@@ -53,13 +53,34 @@ def agent(db) -> User:
     )
 
 
+def _member(username: str, group: str) -> User:
+    first, last = username.split(".")
+    user = User.objects.create_user(
+        username, password="pw", first_name=first.title(), last_name=last.title(), is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
 @pytest.fixture
 def manager(db) -> User:
-    user = User.objects.create_user(
-        "mia.manager", password="pw", first_name="Mia", last_name="Manager", is_staff=True
-    )
-    user.groups.add(Group.objects.get(name="Manager"))
-    return user
+    return _member("mia.manager", "Manager")
+
+
+@pytest.fixture
+def developer(db) -> User:
+    return _member("dev.developer", "Developer")
+
+
+@pytest.fixture
+def admin_member(db) -> User:
+    """In the Admin group (not a superuser)."""
+    return _member("ada.admin", "Admin")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser("sue.super", password="pw")
 
 
 # --- Tests that need PostgreSQL: deselected (not skipped) on SQLite; nothing may skip in CI ------

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from cronsim import CronSim
 from django.conf import settings
-from django.db.models import Max, Min, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
@@ -40,40 +41,90 @@ def agent_label(freshworks_user_id: int, name: str | None) -> str:
     return name or f"Agent {freshworks_user_id}"
 
 
-def closures_for_period(*, start: date, end: date) -> ClosuresSummary:
-    """Closures per agent from `start` to `end` inclusive, most closures first, then by name."""
-    rows = (
+def _agents(agent_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """(display name, local username) of each agent, in one query."""
+    ids = list(agent_ids)
+    known = {
+        agent_id: (agent_label(agent_id, name), username)
+        for agent_id, name, username in FreshworksUserMapping.objects.filter(
+            freshworks_user_id__in=ids
+        ).values_list("freshworks_user_id", "freshworks_username", "user__username")
+    }
+    return {agent_id: known.get(agent_id, (agent_label(agent_id, None), None)) for agent_id in ids}
+
+
+def _ranked(counts: dict[int, int]) -> list[ClosureEntry]:
+    """Entries for agents with closures: most closures first, then by name."""
+    agents = _agents(counts)
+    entries = [
+        ClosureEntry(
+            freshworks_user_id=agent_id,
+            name=agents[agent_id][0],
+            username=agents[agent_id][1],
+            tickets_closed=closed,
+        )
+        for agent_id, closed in counts.items()
+        if closed > 0
+    ]
+    entries.sort(key=lambda entry: (-entry.tickets_closed, entry.name.casefold()))
+    return entries
+
+
+def _closed_per_agent(start: date, end: date) -> dict[int, int]:
+    return dict(
         TicketClosure.objects.filter(date__range=(start, end))
         .values("freshworks_user_id")
         .annotate(closed=Sum("tickets_closed"))
-        .filter(closed__gt=0)
+        .values_list("freshworks_user_id", "closed")
     )
-    counts = {row["freshworks_user_id"]: row["closed"] for row in rows}
-    mappings = {
-        mapping.freshworks_user_id: mapping
-        for mapping in FreshworksUserMapping.objects.filter(
-            freshworks_user_id__in=counts
-        ).select_related("user")
-    }
-    entries = []
-    for agent_id, closed in counts.items():
-        mapping = mappings.get(agent_id)
-        entries.append(
-            ClosureEntry(
-                freshworks_user_id=agent_id,
-                name=agent_label(agent_id, mapping.freshworks_username if mapping else None),
-                username=mapping.user.username if mapping and mapping.user else None,
-                tickets_closed=closed,
-            )
-        )
-    entries.sort(key=lambda entry: (-entry.tickets_closed, entry.name.casefold()))
+
+
+def closures_for_period(*, start: date, end: date) -> ClosuresSummary:
+    """Closures per agent from `start` to `end` inclusive, most closures first, then by name."""
+    counts = _closed_per_agent(start, end)
     return ClosuresSummary(
         start=start,
         end=end,
         total=sum(counts.values()),
-        closures=entries,
+        closures=_ranked(counts),
         last_synced_at=watermark(),
     )
+
+
+def top_performers(*, day: date, limit: int) -> list[ClosureEntry]:
+    """The `limit` agents who closed the most tickets on `day`."""
+    return _ranked(_closed_per_agent(day, day))[:limit]
+
+
+@dataclass(frozen=True)
+class ClosureRow:
+    date: date
+    freshworks_user_id: int
+    name: str
+    username: str | None
+    tickets_closed: int
+
+
+def closure_rows(*, start: date, end: date) -> list[ClosureRow]:
+    """One row per agent per day with closures, by day, then most closures, then name."""
+    rows = list(
+        TicketClosure.objects.filter(date__range=(start, end), tickets_closed__gt=0).values_list(
+            "date", "freshworks_user_id", "tickets_closed"
+        )
+    )
+    agents = _agents({agent_id for _, agent_id, _ in rows})
+    result = [
+        ClosureRow(
+            date=day,
+            freshworks_user_id=agent_id,
+            name=agents[agent_id][0],
+            username=agents[agent_id][1],
+            tickets_closed=closed,
+        )
+        for day, agent_id, closed in rows
+    ]
+    result.sort(key=lambda row: (row.date, -row.tickets_closed, row.name.casefold()))
+    return result
 
 
 def watermark() -> datetime | None:
@@ -144,3 +195,205 @@ def days(first: date, last: date) -> Iterator[date]:
 def local_day_start(day: date) -> datetime:
     """Midnight at the start of `day` in TIME_ZONE, as an aware datetime."""
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+# --- periods ------------------------------------------------------------------------------------
+
+PERIODS = ("today", "yesterday", "week", "month")
+MAX_RANGE_DAYS = 366
+
+
+def period_dates(period: str, *, today: date) -> tuple[date, date]:
+    """The first and last day of a named period; weeks start on Monday."""
+    if period == "today":
+        return today, today
+    if period == "yesterday":
+        yesterday = today - timedelta(days=1)
+        return yesterday, yesterday
+    if period == "week":
+        return today - timedelta(days=today.weekday()), today
+    if period == "month":
+        return today.replace(day=1), today
+    raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BestDay:
+    date: date
+    tickets_closed: int
+
+
+@dataclass(frozen=True)
+class ClosureStats:
+    total_tickets_closed: int
+    days_with_data: int
+    agents_tracked: int
+    first_date: date | None
+    last_date: date | None
+    best_day: BestDay | None
+
+    @property
+    def average_per_day(self) -> float:
+        if not self.days_with_data:
+            return 0.0
+        return round(self.total_tickets_closed / self.days_with_data, 2)
+
+
+def closure_stats() -> ClosureStats:
+    """Totals over everything stored."""
+    totals = TicketClosure.objects.filter(tickets_closed__gt=0).aggregate(
+        total=Sum("tickets_closed"),
+        days=Count("date", distinct=True),
+        agents=Count("freshworks_user_id", distinct=True),
+        first=Min("date"),
+        last=Max("date"),
+    )
+    best = (
+        TicketClosure.objects.values("date")
+        .annotate(closed=Sum("tickets_closed"))
+        .order_by("-closed", "-date")
+        .first()
+    )
+    return ClosureStats(
+        total_tickets_closed=totals["total"] or 0,
+        days_with_data=totals["days"],
+        agents_tracked=totals["agents"],
+        first_date=totals["first"],
+        last_date=totals["last"],
+        best_day=BestDay(date=best["date"], tickets_closed=best["closed"])
+        if best and best["closed"]
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    date: date
+    last_sync_time: datetime | None
+    sync_count: int
+    next_sync_at: datetime | None
+    minutes_until_next_sync: int
+
+    @property
+    def can_sync(self) -> bool:
+        return self.minutes_until_next_sync == 0
+
+
+def sync_status(*, day: date, now: datetime) -> SyncStatus:
+    """Whether `day` may be synced now and, if not, from when."""
+    (allowance,) = sync_allowances(first=day, last=day)
+    minutes = allowance.minutes_until_next_sync(now)
+    return SyncStatus(
+        date=day,
+        last_sync_time=allowance.last_sync_time,
+        sync_count=allowance.sync_count,
+        next_sync_at=allowance.next_sync_at if minutes else None,
+        minutes_until_next_sync=minutes,
+    )
+
+
+def scheduled_ticks(now: datetime) -> tuple[datetime, datetime, datetime]:
+    """The two latest times SYNC_SCHEDULE fired at or before `now`, and the next one (local)."""
+    local = timezone.localtime(now).replace(second=0, microsecond=0)
+    back = CronSim(settings.SYNC_SCHEDULE, local + timedelta(minutes=1), reverse=True)
+    latest, before = next(back), next(back)
+    upcoming = next(CronSim(settings.SYNC_SCHEDULE, local))
+    return before, latest, upcoming
+
+
+def is_stale(last_sync: datetime | None, *, now: datetime) -> bool:
+    """True when the schedule fired twice since the last successful sync began.
+
+    That is "older than twice the schedule's interval" measured in the schedule's own ticks, so
+    the quiet night of a `0 8-18 * * *` schedule is not stale but a morning with no sync is.
+    """
+    if last_sync is None:
+        return True
+    before, _, _ = scheduled_ticks(now)
+    return last_sync < before
+
+
+@dataclass(frozen=True)
+class SyncRunEntry:
+    started_at: datetime
+    finished_at: datetime
+    sync_date: date
+    first_date: date
+    last_date: date
+    trigger: str
+    status: str
+    tickets_processed: int
+    api_calls: int
+    error: str
+
+
+@dataclass(frozen=True)
+class AdminStats:
+    last_sync_time: datetime | None
+    next_sync_at: datetime | None
+    next_scheduled_sync: datetime
+    syncs_today: int
+    tickets_processed_today: int
+    stale: bool
+    total_records: int
+    mapped_users: int
+    unmapped_agents: int
+    days_with_data: int
+    total_sync_operations: int
+    recent_activity: list[SyncRunEntry]
+
+
+def admin_stats(*, now: datetime) -> AdminStats:
+    """The sync's health and the database's contents, for the admin statistics (4 queries)."""
+    today = timezone.localdate(now)
+    success = Q(status=SyncRun.Status.SUCCESS)
+    runs = SyncRun.objects.aggregate(
+        total=Count("id"),
+        last=Max("started_at", filter=success),
+        # The last successful sync that asked for today (what TicketSyncMetadata records).
+        last_today=Max(
+            "started_at", filter=success & Q(first_date__lte=today, last_date__gte=today)
+        ),
+        syncs_today=Count("id", filter=success & Q(started_at__gte=local_day_start(today))),
+        processed_today=Sum(
+            "tickets_processed", filter=success & Q(started_at__gte=local_day_start(today))
+        ),
+    )
+    mapped = FreshworksUserMapping.objects.filter(freshworks_user_id=OuterRef("freshworks_user_id"))
+    closures = TicketClosure.objects.aggregate(
+        records=Count("id"),
+        days=Count("date", distinct=True, filter=Q(tickets_closed__gt=0)),
+        unmapped=Count("freshworks_user_id", distinct=True, filter=~Exists(mapped)),
+    )
+    next_sync_at = next_sync_time(runs["last_today"]) if runs["last_today"] else None
+    return AdminStats(
+        last_sync_time=runs["last"],
+        next_sync_at=next_sync_at if next_sync_at and next_sync_at > now else None,
+        next_scheduled_sync=scheduled_ticks(now)[2],
+        syncs_today=runs["syncs_today"],
+        tickets_processed_today=runs["processed_today"] or 0,
+        stale=is_stale(runs["last"], now=now),
+        total_records=closures["records"],
+        mapped_users=FreshworksUserMapping.objects.filter(user__isnull=False).count(),
+        unmapped_agents=closures["unmapped"],
+        days_with_data=closures["days"],
+        total_sync_operations=runs["total"],
+        recent_activity=[
+            SyncRunEntry(
+                started_at=run.started_at,
+                finished_at=run.finished_at,
+                sync_date=run.first_date,
+                first_date=run.first_date,
+                last_date=run.last_date,
+                trigger=run.trigger,
+                status=run.status,
+                tickets_processed=run.tickets_processed,
+                api_calls=run.api_calls,
+                error=run.error,
+            )
+            for run in SyncRun.objects.order_by("-started_at", "-pk")[:10]
+        ],
+    )

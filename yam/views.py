@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -15,3 +16,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     closures = selectors.closures_for_period(start=today, end=today)
     return render(request, "dashboard.html", {"closures": closures, "today": today})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For monitoring, without log-in: 200 when the database answers and the data is fresh."""
+    now = timezone.now()
+    try:
+        last_sync = selectors.watermark()
+    except DatabaseError:
+        return JsonResponse(
+            {"status": "error", "database": False, "last_sync_at": None, "stale": True},
+            status=503,
+        )
+    stale = selectors.is_stale(last_sync, now=now)
+    return JsonResponse(
+        {
+            "status": "stale" if stale else "ok",
+            "database": True,
+            "last_sync_at": last_sync.isoformat() if last_sync else None,
+            "last_sync_age_seconds": int((now - last_sync).total_seconds()) if last_sync else None,
+            "stale": stale,
+        },
+        status=503 if stale else 200,
+    )

@@ -1,0 +1,219 @@
+"""Serializers shape data: query and body parameters in, selector results out."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from tickets import selectors
+
+DATE_FORMAT_HELP = "a date in the form YYYY-MM-DD"
+_DATE_ERRORS = {"invalid": f"Expected {DATE_FORMAT_HELP}, e.g. 2026-11-26."}
+
+
+def DateParam(**kwargs: Any) -> serializers.DateField:
+    return serializers.DateField(input_formats=["iso-8601"], error_messages=_DATE_ERRORS, **kwargs)
+
+
+# --- input --------------------------------------------------------------------------------------
+
+
+class PeriodQuerySerializer(serializers.Serializer):
+    period = serializers.ChoiceField(
+        choices=selectors.PERIODS,
+        required=False,
+        help_text="today, yesterday, week (Monday to today) or month (the 1st to today), "
+        "in TIME_ZONE. Default today. Not together with start/end.",
+        error_messages={
+            "invalid_choice": 'Unknown period "{input}": use one of today, yesterday, week, '
+            "month, or start and end (YYYY-MM-DD)."
+        },
+    )
+    start = DateParam(required=False, help_text="First day of a custom range (inclusive).")
+    end = DateParam(required=False, help_text="Last day of a custom range (inclusive).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end, period = attrs.get("start"), attrs.get("end"), attrs.get("period")
+        if start is None and end is None:
+            period = period or "today"
+            start, end = selectors.period_dates(period, today=timezone.localdate())
+            return {"period": period, "start": start, "end": end}
+        if period is not None:
+            raise serializers.ValidationError("Give either period or start and end, not both.")
+        if start is None or end is None:
+            raise serializers.ValidationError("start and end go together (YYYY-MM-DD).")
+        if end < start:
+            raise serializers.ValidationError(f"The range is backwards: {start} is after {end}.")
+        if (end - start).days + 1 > selectors.MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                f"The range is {(end - start).days + 1} days; at most "
+                f"{selectors.MAX_RANGE_DAYS} are allowed."
+            )
+        return {"period": "custom", "start": start, "end": end}
+
+
+class DateQuerySerializer(serializers.Serializer):
+    date = DateParam(required=False, help_text="YYYY-MM-DD; default today (TIME_ZONE).")
+
+    def validated_date(self) -> date:
+        return self.validated_data.get("date") or timezone.localdate()
+
+
+class TopPerformersQuerySerializer(DateQuerySerializer):
+    limit = serializers.IntegerField(
+        required=False,
+        default=5,
+        min_value=1,
+        max_value=100,
+        help_text="How many agents, 1 to 100 (default 5).",
+        error_messages={
+            "invalid": "limit must be a whole number from 1 to 100.",
+            "min_value": "limit must be a whole number from 1 to 100.",
+            "max_value": "limit must be a whole number from 1 to 100.",
+            "max_string_length": "limit must be a whole number from 1 to 100.",
+        },
+    )
+
+
+class SyncRequestSerializer(DateQuerySerializer):
+    # Freshservice's v2 API is younger than this; older dates are typos.
+    EARLIEST = date(2000, 1, 1)
+
+    def validate_date(self, value: date) -> date:
+        if value < self.EARLIEST:
+            raise serializers.ValidationError(f"Dates before {self.EARLIEST} cannot be synced.")
+        if value > timezone.localdate():
+            raise serializers.ValidationError(
+                f"{value} is in the future (today is {timezone.localdate()})."
+            )
+        return value
+
+    def may_sync_as_plain_user(self, day: date) -> bool:
+        today = timezone.localdate()
+        return day in (today, today - timedelta(days=1))
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+class ClosureEntrySerializer(serializers.Serializer):
+    freshworks_user_id = serializers.IntegerField()
+    name = serializers.CharField(help_text="The IDs.txt name, or `Agent <id>` when unmapped.")
+    username = serializers.CharField(
+        allow_null=True, help_text="The matched local user's username, if any."
+    )
+    tickets_closed = serializers.IntegerField()
+
+
+class ClosuresSerializer(serializers.Serializer):
+    period = serializers.CharField(help_text='The period asked for, "custom" for start/end.')
+    start = serializers.DateField()
+    end = serializers.DateField()
+    total = serializers.IntegerField()
+    closures = ClosureEntrySerializer(
+        many=True, help_text="Agents with closures; most closures first, then by name."
+    )
+    top_closer = ClosureEntrySerializer(allow_null=True)
+    last_synced_at = serializers.DateTimeField(
+        allow_null=True, help_text="Start of the last successful sync."
+    )
+
+
+class SyncStatusSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    last_sync_time = serializers.DateTimeField(allow_null=True)
+    can_sync = serializers.BooleanField()
+    next_sync_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a sync of the date is allowed again; null when it is now."
+    )
+    minutes_until_next_sync = serializers.IntegerField(help_text="0 when a sync is allowed.")
+    sync_count = serializers.IntegerField()
+
+
+class TopPerformersSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    performers = ClosureEntrySerializer(many=True)
+
+
+class BestDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    tickets_closed = serializers.IntegerField()
+
+
+class StatsSerializer(serializers.Serializer):
+    total_tickets_closed = serializers.IntegerField()
+    days_with_data = serializers.IntegerField()
+    agents_tracked = serializers.IntegerField()
+    first_date = serializers.DateField(allow_null=True)
+    last_date = serializers.DateField(allow_null=True)
+    average_per_day = serializers.FloatField(help_text="total ÷ days with data")
+    best_day = BestDaySerializer(allow_null=True)
+
+
+class SyncRunSerializer(serializers.Serializer):
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    sync_date = serializers.DateField(help_text="The first date asked for.")
+    first_date = serializers.DateField()
+    last_date = serializers.DateField()
+    trigger = serializers.CharField()
+    status = serializers.CharField()
+    tickets_processed = serializers.IntegerField()
+    api_calls = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+
+
+class SyncHealthSerializer(serializers.Serializer):
+    last_sync_time = serializers.DateTimeField(allow_null=True)
+    next_sync_at = serializers.DateTimeField(
+        allow_null=True, help_text="When today may be synced again; null when it may be now."
+    )
+    next_scheduled_sync = serializers.DateTimeField()
+    syncs_today = serializers.IntegerField()
+    tickets_processed_today = serializers.IntegerField()
+    stale = serializers.BooleanField()
+
+
+class DatabaseStatsSerializer(serializers.Serializer):
+    total_records = serializers.IntegerField()
+    mapped_users = serializers.IntegerField()
+    unmapped_agents = serializers.IntegerField()
+    days_with_data = serializers.IntegerField()
+    total_sync_operations = serializers.IntegerField()
+
+
+class AdminStatsSerializer(serializers.Serializer):
+    sync_status = SyncHealthSerializer(source="*")
+    database = DatabaseStatsSerializer(source="*")
+    recent_activity = SyncRunSerializer(many=True)
+
+
+class SyncedSerializer(serializers.Serializer):
+    synced = serializers.BooleanField()
+    date = serializers.DateField()
+    tickets_processed = serializers.IntegerField()
+    api_calls = serializers.IntegerField()
+    next_sync_at = serializers.DateTimeField()
+
+
+class RateLimitedSerializer(serializers.Serializer):
+    synced = serializers.BooleanField()
+    rate_limited = serializers.BooleanField()
+    date = serializers.DateField()
+    minutes_until_next_sync = serializers.IntegerField()
+    next_sync_at = serializers.DateTimeField()
+    detail = serializers.CharField()
+
+
+class InProgressSerializer(serializers.Serializer):
+    synced = serializers.BooleanField()
+    in_progress = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class SyncFailedSerializer(serializers.Serializer):
+    synced = serializers.BooleanField()
+    detail = serializers.CharField()

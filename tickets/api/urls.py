@@ -1,0 +1,10 @@
+"""One router for the API; every path answers with and without a trailing slash."""
+
+from rest_framework.routers import SimpleRouter
+
+from tickets.api.views import TicketsViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("tickets", TicketsViewSet, basename="tickets")
+
+urlpatterns = router.urls

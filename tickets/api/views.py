@@ -1,0 +1,269 @@
+"""The ticket API: every action reads one selector or calls one service."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tickets import selectors
+from tickets.api import serializers as s
+from tickets.api.permissions import CanForceSync, CanViewSyncStats
+from tickets.models import SyncRun
+from tickets.services.sync import (
+    REQUEST_MAX_WAIT_SECONDS,
+    SyncFailed,
+    SyncInProgress,
+    SyncNotConfigured,
+    SyncRateLimited,
+    SyncRequestError,
+    sync_closures,
+)
+
+SYNC_RESPONSES = {
+    200: s.SyncedSerializer,
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="A bad date."),
+    403: OpenApiResponse(OpenApiTypes.OBJECT, description="Not allowed to sync this date."),
+    429: PolymorphicProxySerializer(
+        component_name="SyncRefused",
+        serializers=[s.RateLimitedSerializer, s.InProgressSerializer],
+        resource_type_field_name=None,
+    ),
+    502: s.SyncFailedSerializer,
+    503: s.SyncFailedSerializer,
+}
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets clients ask for text/csv; the export writes its own rows, errors come as text."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
+        return JSONRenderer().render(data) if data is not None else b""
+
+
+class TicketsViewSet(viewsets.ViewSet):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="Closures for today", responses=s.ClosuresSerializer)
+    @action(detail=False, methods=["get"], url_path="closures/today")
+    def closures_today(self, request: Request) -> Response:
+        today = timezone.localdate()
+        return self._closures("today", today, today)
+
+    @extend_schema(
+        summary="Closures for a period or a date range",
+        parameters=[s.PeriodQuerySerializer],
+        responses={200: s.ClosuresSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="closures/period")
+    def closures_period(self, request: Request) -> Response:
+        query = _valid(s.PeriodQuerySerializer, request.query_params)
+        return self._closures(query["period"], query["start"], query["end"])
+
+    def _closures(self, period: str, start, end) -> Response:
+        summary = selectors.closures_for_period(start=start, end=end)
+        answer = {"period": period, **vars(summary), "top_closer": summary.top_closer}
+        return Response(s.ClosuresSerializer(answer).data)
+
+    @extend_schema(
+        summary="Closures as CSV: one row per agent per day",
+        parameters=[s.PeriodQuerySerializer],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV"),
+            400: OpenApiTypes.OBJECT,
+        },
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="closures/export.csv",
+        renderer_classes=[CSVRenderer, JSONRenderer],
+    )
+    def closures_export(self, request: Request) -> StreamingHttpResponse:
+        query = _valid(s.PeriodQuerySerializer, request.query_params)
+        rows = selectors.closure_rows(start=query["start"], end=query["end"])
+        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="closures-{query["start"]}-{query["end"]}.csv"'
+        )
+        return response
+
+    @extend_schema(
+        summary="Sync a date (rate limited)",
+        request=s.SyncRequestSerializer,
+        responses=SYNC_RESPONSES,
+    )
+    @action(detail=False, methods=["post"])
+    def sync(self, request: Request) -> Response:
+        return _sync(request, force=False)
+
+    @extend_schema(
+        summary="Sync a date past the rate limit",
+        request=s.SyncRequestSerializer,
+        responses=SYNC_RESPONSES,
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="force-sync",
+        permission_classes=[IsAuthenticated, CanForceSync],
+    )
+    def force_sync(self, request: Request) -> Response:
+        return _sync(request, force=True)
+
+    @extend_schema(
+        summary="Whether a date may be synced now",
+        parameters=[s.DateQuerySerializer],
+        responses={200: s.SyncStatusSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="sync-status")
+    def sync_status(self, request: Request) -> Response:
+        day = _valid(s.DateQuerySerializer, request.query_params).get("date")
+        status_ = selectors.sync_status(day=day or timezone.localdate(), now=timezone.now())
+        return Response(s.SyncStatusSerializer(status_).data)
+
+    @extend_schema(
+        summary="The agents who closed the most tickets on a date",
+        parameters=[s.TopPerformersQuerySerializer],
+        responses={200: s.TopPerformersSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="top-performers")
+    def top_performers(self, request: Request) -> Response:
+        query = _valid(s.TopPerformersQuerySerializer, request.query_params)
+        day = query.get("date") or timezone.localdate()
+        performers = selectors.top_performers(day=day, limit=query["limit"])
+        return Response(s.TopPerformersSerializer({"date": day, "performers": performers}).data)
+
+    @extend_schema(summary="Totals over all stored closures", responses=s.StatsSerializer)
+    @action(detail=False, methods=["get"])
+    def stats(self, request: Request) -> Response:
+        return Response(s.StatsSerializer(selectors.closure_stats()).data)
+
+    @extend_schema(
+        summary="Sync health, database contents, the last 10 syncs",
+        responses=s.AdminStatsSerializer,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="admin-stats",
+        permission_classes=[IsAuthenticated, CanViewSyncStats],
+    )
+    def admin_stats(self, request: Request) -> Response:
+        return Response(s.AdminStatsSerializer(selectors.admin_stats(now=timezone.now())).data)
+
+
+def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _sync(request: Request, *, force: bool) -> Response:
+    """Run one sync for the request's `date` and answer as SPEC §9 says."""
+    payload = s.SyncRequestSerializer(data=request.data)
+    payload.is_valid(raise_exception=True)
+    day = payload.validated_date()
+    if not (
+        force or payload.may_sync_as_plain_user(day) or request.user.has_perm("tickets.force_sync")
+    ):
+        raise PermissionDenied(
+            f"You may sync today or yesterday; syncing {day} needs the tickets.force_sync "
+            "permission."
+        )
+    try:
+        result = sync_closures(
+            first=day,
+            trigger=SyncRun.Trigger.FORCE if force else SyncRun.Trigger.BUTTON,
+            force=force,
+            max_wait=REQUEST_MAX_WAIT_SECONDS,
+        )
+    except SyncRateLimited as refusal:
+        wait = max(1, math.ceil((refusal.next_sync_at - timezone.now()).total_seconds()))
+        return Response(
+            {
+                "synced": False,
+                "rate_limited": True,
+                "date": day,
+                "minutes_until_next_sync": refusal.minutes_until_next_sync,
+                "next_sync_at": refusal.next_sync_at,
+                "detail": str(refusal),
+            },
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(wait)},
+        )
+    except SyncInProgress as refusal:
+        return Response(
+            {"synced": False, "in_progress": True, "detail": str(refusal)},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+    except SyncRequestError as error:
+        return Response({"date": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
+    except SyncNotConfigured as error:
+        return Response(
+            {"synced": False, "detail": str(error)}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+    except SyncFailed as failure:
+        return Response(
+            {"synced": False, "detail": str(failure)}, status=status.HTTP_502_BAD_GATEWAY
+        )
+    return Response(
+        s.SyncedSerializer(
+            {
+                "synced": True,
+                "date": day,
+                "tickets_processed": result.tickets_processed,
+                "api_calls": result.api_calls,
+                "next_sync_at": result.next_sync_at,
+            }
+        ).data
+    )
+
+
+def _csv_lines(rows: list[selectors.ClosureRow]) -> Iterator[str]:
+    buffer = _Line()
+    writer = csv.writer(buffer)
+    yield writer.writerow(["date", "freshworks_user_id", "name", "username", "tickets_closed"])
+    for row in rows:
+        yield writer.writerow(
+            [
+                row.date.isoformat(),
+                row.freshworks_user_id,
+                _cell(row.name),
+                _cell(row.username or ""),
+                row.tickets_closed,
+            ]
+        )
+
+
+class _Line:
+    """csv.writer's file: hands each written line back instead of storing it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _cell(text: str) -> str:
+    # A name starting like a formula would run as one when the file is opened in a spreadsheet.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
