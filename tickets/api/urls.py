@@ -4,7 +4,8 @@ from rest_framework.routers import SimpleRouter
 
 from tickets.api.views import TicketsViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+router = SimpleRouter()
+router.trailing_slash = "/?"  # the constructor only knows "/" or nothing
 router.register("tickets", TicketsViewSet, basename="tickets")
 
 urlpatterns = router.urls

@@ -17,7 +17,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -201,44 +201,38 @@ def _sync(request: Request, *, force: bool) -> Response:
         )
     except SyncRateLimited as refusal:
         wait = max(1, math.ceil((refusal.next_sync_at - timezone.now()).total_seconds()))
+        answer = {
+            "synced": False,
+            "rate_limited": True,
+            "date": day,
+            "minutes_until_next_sync": refusal.minutes_until_next_sync,
+            "next_sync_at": refusal.next_sync_at,
+            "detail": str(refusal),
+        }
         return Response(
-            {
-                "synced": False,
-                "rate_limited": True,
-                "date": day,
-                "minutes_until_next_sync": refusal.minutes_until_next_sync,
-                "next_sync_at": refusal.next_sync_at,
-                "detail": str(refusal),
-            },
+            s.RateLimitedSerializer(answer).data,
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(wait)},
         )
     except SyncInProgress as refusal:
+        answer = {"synced": False, "in_progress": True, "detail": str(refusal)}
         return Response(
-            {"synced": False, "in_progress": True, "detail": str(refusal)},
-            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            s.InProgressSerializer(answer).data, status=status.HTTP_429_TOO_MANY_REQUESTS
         )
     except SyncRequestError as error:
-        return Response({"date": [str(error)]}, status=status.HTTP_400_BAD_REQUEST)
-    except SyncNotConfigured as error:
-        return Response(
-            {"synced": False, "detail": str(error)}, status=status.HTTP_503_SERVICE_UNAVAILABLE
-        )
-    except SyncFailed as failure:
-        return Response(
-            {"synced": False, "detail": str(failure)}, status=status.HTTP_502_BAD_GATEWAY
-        )
-    return Response(
-        s.SyncedSerializer(
-            {
-                "synced": True,
-                "date": day,
-                "tickets_processed": result.tickets_processed,
-                "api_calls": result.api_calls,
-                "next_sync_at": result.next_sync_at,
-            }
-        ).data
-    )
+        raise ValidationError({"date": [str(error)]}) from None
+    except (SyncNotConfigured, SyncFailed) as error:
+        code = 503 if isinstance(error, SyncNotConfigured) else status.HTTP_502_BAD_GATEWAY
+        answer = {"synced": False, "detail": str(error)}
+        return Response(s.SyncFailedSerializer(answer).data, status=code)
+    answer = {
+        "synced": True,
+        "date": day,
+        "tickets_processed": result.tickets_processed,
+        "api_calls": result.api_calls,
+        "next_sync_at": result.next_sync_at,
+    }
+    return Response(s.SyncedSerializer(answer).data)
 
 
 def _csv_lines(rows: list[selectors.ClosureRow]) -> Iterator[str]:
