@@ -98,7 +98,7 @@ class TicketsViewSet(viewsets.ViewSet):
         detail=False,
         methods=["get"],
         url_path="closures/export.csv",
-        renderer_classes=[CSVRenderer, JSONRenderer],
+        renderer_classes=[JSONRenderer, CSVRenderer],
     )
     def closures_export(self, request: Request) -> StreamingHttpResponse:
         query = _valid(s.PeriodQuerySerializer, request.query_params)
