@@ -658,3 +658,10 @@ def test_every_read_makes_at_most_four_queries_whatever_the_data(
             assert body.count(b"\n") == 300 * 90 + 1
 
     assert response.status_code == 200
+
+
+def test_the_browsable_api_renders_for_a_browser(api):
+    response = api.get("/api/tickets/closures/today", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200
+    assert "Django REST framework" in response.content.decode()
