@@ -665,3 +665,33 @@ def test_the_browsable_api_renders_for_a_browser(api):
 
     assert response.status_code == 200
     assert "Django REST framework" in response.content.decode()
+
+
+def test_refreshing_mappings_reports_matches_and_relinks(manager_api, agent, settings, tmp_path):
+    ids = tmp_path / "IDs.txt"
+    ids.write_text("Oscar S. - 1001\nNobody Known - 1002\nbroken line\n")
+    settings.FRESH_IDS_FILE = str(ids)
+    TicketClosure.objects.create(freshworks_user_id=OSCAR, date=TODAY, tickets_closed=2)
+
+    answer = manager_api.post("/api/tickets/refresh-mappings").json()
+
+    assert [(m["name"], m["username"]) for m in answer["matched"]] == [("Oscar S.", "oscar.solis")]
+    assert [m["name"] for m in answer["unmatched"]] == ["Nobody Known"]
+    assert answer["problems"][0]["line"] == 3
+    assert answer["relinked_closures"] == 1
+    assert TicketClosure.objects.get().user == agent
+
+
+def test_refreshing_mappings_from_a_missing_file_changes_nothing(manager_api, settings, tmp_path):
+    settings.FRESH_IDS_FILE = str(tmp_path / "missing.txt")
+    FreshworksUserMapping.objects.create(freshworks_user_id=OSCAR, freshworks_username="Oscar S.")
+
+    response = manager_api.post("/api/tickets/refresh-mappings")
+
+    assert response.status_code == 422
+    assert "missing.txt" in response.json()["detail"]
+    assert FreshworksUserMapping.objects.count() == 1
+
+
+def test_a_plain_user_may_not_refresh_mappings(api):
+    assert api.post("/api/tickets/refresh-mappings").status_code == 403

@@ -98,6 +98,7 @@ def test_the_schema_names_every_path_of_the_contract():
         "/api/tickets/closures/period",
         "/api/tickets/closures/today",
         "/api/tickets/force-sync",
+        "/api/tickets/refresh-mappings",
         "/api/tickets/stats",
         "/api/tickets/sync",
         "/api/tickets/sync-status",

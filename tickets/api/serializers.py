@@ -217,3 +217,26 @@ class InProgressSerializer(serializers.Serializer):
 class SyncFailedSerializer(serializers.Serializer):
     synced = serializers.BooleanField()
     detail = serializers.CharField()
+
+
+class MappingOutcomeSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    name = serializers.CharField()
+    freshworks_user_id = serializers.IntegerField()
+    username = serializers.CharField(allow_null=True)
+    rule = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class MappingProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    text = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField()
+
+
+class MappingReportSerializer(serializers.Serializer):
+    matched = MappingOutcomeSerializer(many=True)
+    unmatched = MappingOutcomeSerializer(many=True)
+    problems = MappingProblemSerializer(many=True)
+    removed = serializers.ListField(child=serializers.IntegerField())
+    relinked_closures = serializers.IntegerField()

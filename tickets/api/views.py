@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -23,10 +21,13 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from freshworks.ids import IdsFileError
 from tickets import selectors
 from tickets.api import serializers as s
 from tickets.api.permissions import CanForceSync, CanViewSyncStats
+from tickets.exports import closures_csv_response
 from tickets.models import SyncRun
+from tickets.services.mapping import refresh_user_mappings
 from tickets.services.sync import (
     REQUEST_MAX_WAIT_SECONDS,
     SyncFailed,
@@ -102,12 +103,10 @@ class TicketsViewSet(viewsets.ViewSet):
     )
     def closures_export(self, request: Request) -> StreamingHttpResponse:
         query = _valid(s.PeriodQuerySerializer, request.query_params)
-        rows = selectors.closure_rows(start=query["start"], end=query["end"])
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="closures-{query["start"]}-{query["end"]}.csv"'
+        return closures_csv_response(
+            selectors.closure_rows(start=query["start"], end=query["end"]),
+            filename=f"closures-{query['start']}-{query['end']}.csv",
         )
-        return response
 
     @extend_schema(
         summary="Sync a date (rate limited)",
@@ -173,6 +172,27 @@ class TicketsViewSet(viewsets.ViewSet):
     def admin_stats(self, request: Request) -> Response:
         return Response(s.AdminStatsSerializer(selectors.admin_stats(now=timezone.now())).data)
 
+    @extend_schema(
+        summary="Reload agent names from IDs.txt and relink closures",
+        request=None,
+        responses={
+            200: s.MappingReportSerializer,
+            422: OpenApiResponse(OpenApiTypes.OBJECT, description="IDs.txt is missing or empty."),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="refresh-mappings",
+        permission_classes=[IsAuthenticated, CanForceSync],
+    )
+    def refresh_mappings(self, request: Request) -> Response:
+        try:
+            report = refresh_user_mappings()
+        except IdsFileError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return Response(s.MappingReportSerializer(report).data)
+
 
 def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
@@ -233,31 +253,3 @@ def _sync(request: Request, *, force: bool) -> Response:
         "next_sync_at": result.next_sync_at,
     }
     return Response(s.SyncedSerializer(answer).data)
-
-
-def _csv_lines(rows: list[selectors.ClosureRow]) -> Iterator[str]:
-    buffer = _Line()
-    writer = csv.writer(buffer)
-    yield writer.writerow(["date", "freshworks_user_id", "name", "username", "tickets_closed"])
-    for row in rows:
-        yield writer.writerow(
-            [
-                row.date.isoformat(),
-                row.freshworks_user_id,
-                _cell(row.name),
-                _cell(row.username or ""),
-                row.tickets_closed,
-            ]
-        )
-
-
-class _Line:
-    """csv.writer's file: hands each written line back instead of storing it."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
-def _cell(text: str) -> str:
-    # A name starting like a formula would run as one when the file is opened in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
