@@ -83,7 +83,11 @@ def superuser(db) -> User:
     return User.objects.create_superuser("sue.super", password="pw")
 
 
-# --- Tests that need PostgreSQL: deselected (not skipped) on SQLite; nothing may skip in CI ------
+# --- Tests that need PostgreSQL or Chromium: deselected (not skipped) without them --------------
+# In CI (CI set) nothing may be left out or skipped: .ci/run provides both.
+
+CHROMIUM = "/usr/bin/chromium"
+_LEFT_OUT = pytest.StashKey[dict[str, int]]()
 
 
 def _on_postgres() -> bool:
@@ -92,34 +96,50 @@ def _on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
+def _missing() -> dict[str, str]:
+    missing = {}
+    if not _on_postgres():
+        missing["postgres"] = "PostgreSQL (DATABASE_URL=postgres://...)"
+    if not os.path.exists(CHROMIUM):
+        missing["browser"] = f"Chromium at {CHROMIUM} (apt-get install chromium)"
+    return missing
+
+
 def pytest_collection_modifyitems(config, items):
-    if _on_postgres():
-        return
-    left_out = [item for item in items if item.get_closest_marker("postgres")]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
-    config.stash[_LEFT_OUT] = len(left_out)
-
-
-_LEFT_OUT = pytest.StashKey[int]()
+    missing = _missing()
+    left_out: dict[str, int] = {}
+    kept = []
+    for item in items:
+        needs = [marker for marker in missing if item.get_closest_marker(marker)]
+        if needs:
+            left_out[needs[0]] = left_out.get(needs[0], 0) + 1
+            config.hook.pytest_deselected(items=[item])
+        else:
+            kept.append(item)
+    items[:] = kept
+    config.stash[_LEFT_OUT] = left_out
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    left_out = config.stash.get(_LEFT_OUT, 0)
-    if left_out:
+    missing = _missing()
+    for marker, count in config.stash.get(_LEFT_OUT, {}).items():
         terminalreporter.write_line(
-            f"{left_out} tests need PostgreSQL and were left out on SQLite; "
-            "run them with DATABASE_URL=postgres://... (.ci/run does).",
+            f"{count} tests need {missing[marker]} and were left out (.ci/run provides it).",
             yellow=True,
         )
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if not os.environ.get("CI"):
+        return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    if os.environ.get("CI") and skipped:
-        reporter.write_line(f"CI forbids skipped tests and {skipped} skipped.", red=True)
+    left_out = session.config.stash.get(_LEFT_OUT, {}).get("browser", 0)
+    if skipped or left_out:
+        reporter.write_line(
+            f"CI forbids leaving tests out: {skipped} skipped, {left_out} browser tests left out.",
+            red=True,
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -115,6 +115,7 @@ def test_todays_closures_have_the_contract_shape_sorted_with_the_top_closer(api,
             "tickets_closed": 5,
         },
         "last_synced_at": None,
+        "stale": True,
     }
 
 
@@ -133,6 +134,7 @@ def test_an_empty_day_has_no_top_closer_and_shows_when_it_last_synced(api):
 
     assert (answer["total"], answer["closures"], answer["top_closer"]) == (0, [], None)
     assert answer["last_synced_at"] == "2026-11-26T09:00:05-05:00"
+    assert answer["stale"] is False
 
 
 @pytest.mark.parametrize(

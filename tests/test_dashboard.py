@@ -1,12 +1,8 @@
-"""The page at / (a plain table until the full dashboard lands): login required, today's counts."""
+"""The page at /: login required, a container the static JS fills from the API."""
 
 from __future__ import annotations
 
 import pytest
-import time_machine
-from django.utils import timezone
-
-from tickets.models import FreshworksUserMapping, TicketClosure
 
 pytestmark = pytest.mark.django_db
 
@@ -15,18 +11,42 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"] == "/accounts/login/?next=/"
 
 
-@time_machine.travel("2026-11-26 12:00:00Z", tick=False)
-def test_it_lists_todays_closures_by_agent_name(client, plain_user):
-    today = timezone.localdate()
-    FreshworksUserMapping.objects.create(freshworks_user_id=1001, freshworks_username="Oscar S.")
-    TicketClosure.objects.create(freshworks_user_id=1001, date=today, tickets_closed=4)
-    TicketClosure.objects.create(freshworks_user_id=1002, date=today, tickets_closed=7)
+def test_the_login_page_is_styled_like_the_site(client):
+    page = client.get("/accounts/login/").content.decode()
+
+    assert "tickets/site.css" in page
+    assert 'name="username"' in page
+
+
+def test_the_page_passes_the_api_urls_in_data_attributes(client, plain_user):
     client.force_login(plain_user)
 
     page = client.get("/").content.decode()
 
-    assert "Total: 11" in page
-    assert page.index("Agent 1002") < page.index("Oscar S.")
+    assert "Daily Ticket Closures" in page
+    assert 'data-closures-url="/api/tickets/closures/period"' in page
+    assert 'data-sync-url="/api/tickets/sync"' in page
+    assert "tickets/vendor/chart.js/chart.umd.min.js" in page
+    assert "<script>" not in page  # no inline scripts
+
+
+def test_plain_users_see_no_admin_extras(client, plain_user):
+    client.force_login(plain_user)
+
+    page = client.get("/").content.decode()
+
+    assert 'id="admin-button"' not in page
+    assert 'id="admin-modal"' not in page
+
+
+def test_managers_see_the_admin_extras(client, manager):
+    client.force_login(manager)
+
+    page = client.get("/").content.decode()
+
+    assert 'id="admin-button"' in page
+    assert 'id="force-sync"' in page
+    assert 'id="refresh-mappings"' in page

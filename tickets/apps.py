@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class TicketsConfig(AppConfig):
@@ -8,3 +9,6 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets import checks  # noqa: F401  (registers the system checks)
+        from tickets.roles import ensure_roles
+
+        post_migrate.connect(ensure_roles, sender=self)

@@ -194,7 +194,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 SESSION_DAYS = _setting("SESSION_DAYS", _positive_int, 30)
 SESSION_COOKIE_AGE = int(timedelta(days=SESSION_DAYS).total_seconds())
 

@@ -15,6 +15,7 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="schema")),
         name="api-docs",
     ),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

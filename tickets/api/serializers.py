@@ -120,6 +120,9 @@ class ClosuresSerializer(serializers.Serializer):
     last_synced_at = serializers.DateTimeField(
         allow_null=True, help_text="Start of the last successful sync."
     )
+    stale = serializers.BooleanField(
+        help_text="True when the schedule fired twice since the last successful sync began."
+    )
 
 
 class SyncStatusSerializer(serializers.Serializer):

@@ -84,7 +84,12 @@ class TicketsViewSet(viewsets.ViewSet):
 
     def _closures(self, period: str, start, end) -> Response:
         summary = selectors.closures_for_period(start=start, end=end)
-        answer = {"period": period, **vars(summary), "top_closer": summary.top_closer}
+        answer = {
+            "period": period,
+            **vars(summary),
+            "top_closer": summary.top_closer,
+            "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
+        }
         return Response(s.ClosuresSerializer(answer).data)
 
     @extend_schema(

@@ -1,0 +1,25 @@
+"""The role groups exist after migrate and survive a flush."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from tickets.models import SyncLease
+from tickets.roles import ROLE_GROUPS, ROLE_PERMISSIONS
+
+
+@pytest.mark.django_db
+def test_each_role_group_holds_the_sync_permissions():
+    for name in ROLE_GROUPS:
+        codenames = set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
+        assert codenames == set(ROLE_PERMISSIONS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_groups_and_the_lease_come_back_after_a_flush():
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert set(Group.objects.values_list("name", flat=True)) == set(ROLE_GROUPS)
+    assert SyncLease.objects.filter(name="sync").exists()

@@ -1,0 +1,35 @@
+"""The Admin, Manager and Developer groups (SPEC §8), kept in place after every migrate and flush."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROLE_GROUPS = ("Admin", "Manager", "Developer")
+ROLE_PERMISSIONS = (
+    "force_sync",
+    "view_sync_stats",
+    "view_closedticket",
+    "view_ticketclosure",
+    "view_freshworksusermapping",
+    "view_ticketsyncmetadata",
+    "view_syncrun",
+)
+
+
+def ensure_roles(**kwargs: Any) -> None:
+    """post_migrate handler: the groups with their permissions, and the sync lease row.
+
+    The 0002 migration creates them too; this keeps them after `flush` (which empties every
+    table) and on databases migrated before a permission was added.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    from tickets.models import SyncLease
+
+    permissions = list(
+        Permission.objects.filter(content_type__app_label="tickets", codename__in=ROLE_PERMISSIONS)
+    )
+    for name in ROLE_GROUPS:
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*permissions)
+    SyncLease.objects.get_or_create(name="sync")
