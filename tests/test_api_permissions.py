@@ -219,7 +219,7 @@ def test_the_docs_page_sends_anonymous_visitors_to_log_in(db):
     response = APIClient().get("/api/docs/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/api/docs/"
+    assert response["Location"] == "/accounts/login/?next=/api/docs/"
 
 
 def test_the_schema_needs_a_login(logged_in):

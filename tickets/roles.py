@@ -1,4 +1,4 @@
-"""The Admin, Manager and Developer groups (SPEC §8), kept in place after every migrate and flush."""
+"""The role groups (SPEC §8), kept in place after every migrate and flush."""
 
 from __future__ import annotations
 

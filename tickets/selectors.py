@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from cronsim import CronSim
 from django.conf import settings
@@ -195,6 +196,27 @@ def days(first: date, last: date) -> Iterator[date]:
 def local_day_start(day: date) -> datetime:
     """Midnight at the start of `day` in TIME_ZONE, as an aware datetime."""
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def unmapped_agents() -> list[dict[str, Any]]:
+    """Agents with closures and no mapping: id, label, total closed, days, first and last day.
+
+    The agents behind `admin_stats().unmapped_agents`, most closures first.
+    """
+    mapped = FreshworksUserMapping.objects.filter(freshworks_user_id=OuterRef("freshworks_user_id"))
+    agents = (
+        TicketClosure.objects.filter(~Exists(mapped))
+        .order_by()
+        .values("freshworks_user_id")
+        .annotate(
+            total=Sum("tickets_closed"),
+            days=Count("date"),
+            first=Min("date"),
+            last=Max("date"),
+        )
+        .order_by("-total", "freshworks_user_id")
+    )
+    return [{**agent, "label": agent_label(agent["freshworks_user_id"], None)} for agent in agents]
 
 
 # --- periods ------------------------------------------------------------------------------------

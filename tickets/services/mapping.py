@@ -183,6 +183,18 @@ def refresh_user_mappings(*, path: str | Path | None = None) -> MappingReport:
     return report
 
 
+def link_agent(*, freshworks_user_id: int, user: User | None) -> int:
+    """Link an agent's mapping and closures to `user` by hand; the closure rows relinked.
+
+    The next refresh from IDs.txt matches names again and may replace this link.
+    """
+    with transaction.atomic():
+        FreshworksUserMapping.objects.filter(freshworks_user_id=freshworks_user_id).update(
+            user=user, updated_at=timezone.now()
+        )
+        return TicketClosure.objects.filter(freshworks_user_id=freshworks_user_id).update(user=user)
+
+
 def _ids_path(path: str | Path | None) -> Path:
     if path is not None:
         return Path(path)
