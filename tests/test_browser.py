@@ -262,3 +262,34 @@ def test_a_manager_uses_the_statistics_modal(
         modal.locator("#export-stats").click()
     stats = json.loads(Path(stats_download.value.path()).read_text())
     assert stats["database"]["total_sync_operations"] == 2
+
+
+def test_the_admin_actions_work_in_the_browser(browser, live_server, superuser, history, upstream):
+    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/admin/login/?next=/admin/tickets/ticketclosure/")
+    page.fill("#id_username", superuser.username)
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    expect(page.locator("#result_list")).to_be_visible()
+
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "export_selected_closures_csv")
+    with page.expect_download() as download:
+        page.click("button[name=index]")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert len(lines) == 1 + sum(len(per_agent) for per_agent in HISTORY.values())
+
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "force_sync_selected_dates")
+    page.click("button[name=index]")
+    expect(page.locator(".messagelist")).to_contain_text("Force-synced")
+    assert SyncRun.objects.order_by("pk").last().trigger == "admin"
+    assert upstream.calls == 1
+
+    page.goto("/admin/")
+    page.get_by_role("link", name="Sync statistics").first.click()
+    expect(page).to_have_url(f"{live_server.url}/admin/tickets/syncrun/statistics/")
+    expect(page.locator("#recent-activity")).to_contain_text("Last 2 syncs")
+    page.screenshot(path=SCREENSHOTS / "admin-statistics.png", full_page=True)
+    context.close()
