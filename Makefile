@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runsite --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

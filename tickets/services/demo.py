@@ -1,0 +1,242 @@
+"""Demo mode (SPEC §3 `DEMO_MODE`): the site against the stand-in Freshservice, out of the box.
+
+`start_demo` starts `freshworks.simulator.FreshserviceSimulator` in this process, points the
+settings at it, writes its IDs.txt, gives half the agents a local user (so the dashboard shows
+both matched and unmatched agents), makes a `demo` manager with a fresh password, backfills the
+last 30 days on first start and syncs every hour on the hour from then on. Everything after the
+set-up goes through the real client and the real sync, as it would against Freshservice.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from cronsim import CronSim
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connections
+from django.utils import timezone
+
+from freshworks.ids import IdsFileError
+from freshworks.simulator import FreshserviceSimulator
+from tickets import selectors
+from tickets.cron import scheduled_sync
+from tickets.models import SyncRun
+from tickets.services.mapping import refresh_user_mappings
+from tickets.services.sync import SyncError, SyncResult, sync_closures
+
+logger = logging.getLogger("tickets.demo")
+
+DEMO_GROUP_ID = 18000294963
+DEMO_USERNAME = "demo"
+BACKFILL_DAYS = 30
+BACKFILL_MAX_WAIT_SECONDS = 120
+HOURLY = "0 * * * *"
+
+
+class Writer(Protocol):
+    def write(self, text: str) -> object: ...
+
+
+def default_ids_path() -> Path:
+    """Where the demo's IDs.txt goes: `var/` is git-ignored."""
+    return Path(settings.BASE_DIR) / "var" / "demo-IDs.txt"
+
+
+@dataclass
+class DemoSite:
+    """A running demo: the site's URL, its login, and the stand-in Freshservice behind it."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+    simulator: FreshserviceSimulator
+    ids_path: Path
+    backfill: SyncResult | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _scheduler: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def admin_url(self) -> str:
+        return f"{self.url}admin/"
+
+    def stop(self) -> None:
+        """Stop the hourly sync and the simulator; idempotent."""
+        self._stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.join(timeout=10)
+        self.simulator.stop()
+
+
+def start_demo(
+    *,
+    port: int,
+    stdout: Writer,
+    ids_path: Path | None = None,
+    hourly: bool = True,
+    clock: Callable[[], datetime] | None = None,
+) -> DemoSite:
+    """Start the stand-in Freshservice and wire this process's settings and database to it.
+
+    `port` is the site's (for the URL printed); the simulator takes a free port of its own.
+    `ids_path` defaults to `var/demo-IDs.txt`; `hourly=False` skips the hourly sync thread and
+    `clock` freezes the simulator's time (both for tests). Progress goes to `stdout`.
+    """
+    options = {"clock": clock} if clock is not None else {}
+    simulator = FreshserviceSimulator(
+        api_key=secrets.token_urlsafe(24),
+        group_id=DEMO_GROUP_ID,
+        tz=settings.TIME_ZONE,
+        **options,
+    )
+    endpoint = simulator.start()
+    try:
+        _say(
+            stdout,
+            f"Demo mode: a stand-in Freshservice with {len(simulator.agents)} agents serves "
+            f"generated tickets at {endpoint}",
+        )
+        settings.FRESH_API = simulator.api_key
+        settings.FRESH_ENDPOINT = endpoint
+        settings.FRESH_GROUP_ID = DEMO_GROUP_ID
+        settings.FRESH_WORKSPACE_ID = None
+        settings.DEMO_MODE = True
+
+        path = ids_path or default_ids_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(simulator.ids_txt(), encoding="utf-8")
+        settings.FRESH_IDS_FILE = str(path)
+        _create_agent_users(simulator)
+        try:
+            report = refresh_user_mappings(path=path)
+        except IdsFileError as exc:  # the file was just written; only a full disk gets here
+            _say(stdout, f"Could not load the demo agents: {exc}")
+        else:
+            _say(
+                stdout,
+                f"Agents: {len(report.matched)} linked to local users, "
+                f"{len(report.unmatched)} shown by their Freshservice name only.",
+            )
+        password = _reset_demo_user()
+        backfill = _backfill_or_catch_up(stdout)
+    except BaseException:
+        simulator.stop()
+        raise
+
+    site = DemoSite(
+        url=f"http://127.0.0.1:{port}/",
+        username=DEMO_USERNAME,
+        password=password,
+        simulator=simulator,
+        ids_path=path,
+        backfill=backfill,
+    )
+    if hourly:
+        site._scheduler = threading.Thread(
+            target=_sync_every_hour, args=(site._stopping,), name="demo-hourly-sync", daemon=True
+        )
+        site._scheduler.start()
+    return site
+
+
+def _say(stdout: Writer, line: str) -> None:
+    stdout.write(line + "\n")
+
+
+def _create_agent_users(simulator: FreshserviceSimulator) -> None:
+    """Local users for every other agent: the rest show as unmatched, as on a real desk."""
+    for agent in simulator.agent_profiles[::2]:
+        user, created = User.objects.get_or_create(
+            username=agent.username,
+            defaults={"first_name": agent.first_name, "last_name": agent.last_name},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+
+
+def _reset_demo_user() -> str:
+    """The `demo` manager (staff, so Django admin opens) with a new password every start."""
+    password = secrets.token_urlsafe(12)
+    user, _ = User.objects.get_or_create(
+        username=DEMO_USERNAME, defaults={"first_name": "Demo", "last_name": "Manager"}
+    )
+    user.is_staff = True
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name="Manager"))
+    return password
+
+
+def _backfill_or_catch_up(stdout: Writer) -> SyncResult | None:
+    """Backfill the last 30 days the first time; later starts sync today as the hour would."""
+    if SyncRun.objects.successful().exists():
+        if scheduled_sync():
+            _say(stdout, "Caught up with what changed since the last run.")
+        else:
+            _say(
+                stdout, "No catch-up sync now (the reason is logged above); the hourly one follows."
+            )
+        return None
+    today = timezone.localdate()
+    first = today - timedelta(days=BACKFILL_DAYS - 1)
+    _say(stdout, f"Backfilling {first} to {today} through the Freshservice client...")
+    try:
+        result = sync_closures(
+            first=first,
+            last=today,
+            trigger=SyncRun.Trigger.DEMO,
+            force=True,
+            max_wait=BACKFILL_MAX_WAIT_SECONDS,
+        )
+    except SyncError as exc:
+        _say(stdout, f"The demo backfill failed: {exc} The hourly sync will try again.")
+        return None
+    _say(
+        stdout,
+        f"Backfilled {BACKFILL_DAYS} days: {result.tickets_processed} tickets in "
+        f"{result.api_calls} API calls.",
+    )
+    return result
+
+
+def _sync_every_hour(stopping: threading.Event) -> None:
+    """The demo's cron: `scheduled_sync()` every hour until `stopping` is set.
+
+    At each top of the hour, or, when today synced less than SYNC_MIN_INTERVAL_MINUTES before
+    it (the backfill at 15:12 holds off 16:00), as soon as the rate limit lets it: the hour's
+    sync is late rather than skipped.
+    """
+    while not stopping.is_set():
+        try:
+            when = _next_sync_time()
+        finally:
+            connections.close_all()
+        # Event.wait may wake a little early; wait again until the moment has really come.
+        while (left := (when - timezone.now()).total_seconds()) > 0:
+            if stopping.wait(left):
+                return
+        try:
+            scheduled_sync()
+        except Exception:
+            logger.exception("The demo's hourly sync failed")
+        finally:
+            # This thread's own connection; the server's threads keep theirs.
+            connections.close_all()
+
+
+def _next_sync_time() -> datetime:
+    tick = next(CronSim(HOURLY, timezone.localtime()))
+    day = timezone.localtime(tick).date()
+    (allowance,) = selectors.sync_allowances(first=day, last=day)
+    if allowance.next_sync_at is not None and allowance.next_sync_at > tick:
+        return allowance.next_sync_at
+    return tick
