@@ -196,6 +196,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"  # filled by `manage.py collectstatic` in production
+# Without collectstatic (development, tests) whitenoise finds the files in the apps instead; it
+# warns "No directory at: …/staticfiles/" then, which is expected there.
+WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
