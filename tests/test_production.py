@@ -27,6 +27,7 @@ def gunicorn(tmp_path):
         "PATH": os.environ["PATH"],
         "ENV_FILE": "",
         "DEBUG": "0",
+        "HTTPS": "0",  # plain HTTP on loopback; production default is HTTPS only
         "SECRET_KEY": "production-like-test-key",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",

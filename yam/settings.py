@@ -105,6 +105,20 @@ else:
             "set SECRET_KEY in the environment or .env, or set DEBUG=1 on a development machine."
         )
 
+# --- HTTPS (production): on unless DEBUG; HTTPS=0 for a site served over plain HTTP ----------
+HTTPS = _setting("HTTPS", _bool, not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+# Monitoring probes often speak plain HTTP to the app server directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from clients).
+if _setting("TRUST_X_FORWARDED_PROTO", _bool, False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 ALLOWED_HOSTS = _setting(
     "ALLOWED_HOSTS",
     lambda raw: [host.strip() for host in raw.split(",") if host.strip()],

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -15,7 +16,9 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="schema")),
         name="api-docs",
     ),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Log-in and log-out only: no self-service password reset (accounts come from admins).
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]
