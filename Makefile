@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ format: install
 
 test: lint
 	$(BIN)/pytest
+
+# Benchmarks (bench/README.md): one line each, ending `ok` or `FALLS SHORT`; not part of test.
+bench: install
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,151 @@
+"""page: the dashboard in headless Chromium, from navigation to the chart drawn.
+
+The site is served as in production: gunicorn (2 workers) with DEBUG off and whitenoise serving
+the static files, in a subprocess against a copy of the migrated database holding 300 mapped
+agents x 3 years of closures up to today. Playwright logs in through the login page, then
+navigates to `/` several times; each is timed from `page.goto` to the section's
+`data-ready="1"` (set once the first render of the chart and table is done). The same moment is
+also read inside the page as `performance.now()` (from the navigation's start), recorded by a
+MutationObserver injected before any page script runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from django.contrib.auth import get_user_model
+from django.db import connections
+from django.utils import timezone
+from playwright.sync_api import sync_playwright
+
+from bench.api_latency import AGENTS, DAYS, populate
+from bench.environment import (
+    BASE_DIR,
+    Context,
+    Line,
+    bench_environ,
+    free_port,
+    fresh_database,
+    median,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+# As tests/test_browser.py launches it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1920, "height": 1080}
+NAVIGATIONS = 5
+TARGET_SECONDS = 1.0
+VIEWER, PASSWORD = "bench.viewer", "bench-only-password-4-the-page"
+READY = '#ticket-closures[data-ready="1"]'
+READY_PROBE = """
+new MutationObserver((changes, observer) => {
+  const section = document.getElementById("ticket-closures");
+  if (section && section.dataset.ready === "1") {
+    window.__yamReadyAt = performance.now();
+    observer.disconnect();
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-ready"] });
+"""
+
+
+def run(ctx: Context) -> Line:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    database = fresh_database(ctx, "page")
+    populate(today=timezone.localdate())
+    get_user_model().objects.create_user(VIEWER, password=PASSWORD)
+    connections.close_all()  # the server has the file to itself from here
+
+    with gunicorn(database, log=ctx.workdir / "gunicorn.log") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=DESKTOP, base_url=url)
+            context.add_init_script(READY_PROBE)
+            page = context.new_page()
+            page.goto("/accounts/login/?next=/")
+            page.fill("#id_username", VIEWER)
+            page.fill("#id_password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector(READY)
+            rows = page.locator("#closures-table tbody tr").count()
+            assert rows == AGENTS, f"the table shows {rows} agents, not {AGENTS}"
+
+            walls, inside = [], []
+            for _ in range(NAVIGATIONS):
+                start = time.perf_counter()
+                page.goto("/", wait_until="commit")
+                page.wait_for_selector(READY)
+                walls.append(time.perf_counter() - start)
+                inside.append(page.evaluate("window.__yamReadyAt") / 1000)
+        finally:
+            browser.close()
+
+    wall = median(walls)
+    figures = (
+        f"{AGENTS} agents x {DAYS:,} days, gunicorn + headless Chromium: navigation to chart "
+        f"drawn median {wall * 1000:.0f} ms (in page {median(inside) * 1000:.0f} ms), "
+        f"slowest {max(walls) * 1000:.0f} ms of {NAVIGATIONS}"
+    )
+    return Line("page", figures, f"<= {TARGET_SECONDS:g} s", wall <= TARGET_SECONDS)
+
+
+@contextmanager
+def gunicorn(database: Path, *, log: Path) -> Iterator[str]:
+    """Serve the site on a free port as production does; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "yam.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+            ],
+            env=bench_environ(database),
+            cwd=BASE_DIR,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(server, url, log)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def _wait_until_up(server: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(
+                f"gunicorn exited with {server.returncode}: {log.read_text()[-2000:]}"
+            )
+        try:
+            requests.get(f"{url}/healthz", timeout=1)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"gunicorn did not answer within 30 s: {log.read_text()[-2000:]}"
+                ) from None
+            time.sleep(0.1)
