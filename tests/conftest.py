@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 import pytest
@@ -141,6 +142,17 @@ def pytest_sessionfinish(session, exitstatus):
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _app_logs_in_caplog(caplog):
+    """The app's loggers do not propagate to root (settings); let caplog see them anyway."""
+    loggers = [logging.getLogger(name) for name in ("tickets", "freshworks")]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+    yield
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture(autouse=True)

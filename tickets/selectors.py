@@ -45,11 +45,13 @@ def agent_label(freshworks_user_id: int, name: str | None) -> str:
 def _agents(agent_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
     """(display name, local username) of each agent, in one query."""
     ids = list(agent_ids)
+    mappings = FreshworksUserMapping.objects.values_list(
+        "freshworks_user_id", "freshworks_username", "user__username"
+    )
+    if len(ids) < 50:  # a few agents: ask for them; many: the whole (small) table is cheaper
+        mappings = mappings.filter(freshworks_user_id__in=ids)
     known = {
-        agent_id: (agent_label(agent_id, name), username)
-        for agent_id, name, username in FreshworksUserMapping.objects.filter(
-            freshworks_user_id__in=ids
-        ).values_list("freshworks_user_id", "freshworks_username", "user__username")
+        agent_id: (agent_label(agent_id, name), username) for agent_id, name, username in mappings
     }
     return {agent_id: known.get(agent_id, (agent_label(agent_id, None), None)) for agent_id in ids}
 

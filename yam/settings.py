@@ -279,7 +279,7 @@ CRONTAB_COMMENT = "yam-ticket-closures"
 # --- Logging: stderr always, LOG_FILE too when set ---------------------------------------------
 
 _log_handlers: dict[str, dict[str, Any]] = {
-    "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+    "stderr": {"class": "yam.log.CurrentStderrHandler", "formatter": "plain"},
 }
 if LOG_FILE:
     _log_path = Path(LOG_FILE)
