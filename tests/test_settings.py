@@ -200,3 +200,13 @@ def test_production_redirects_to_https_except_the_health_check():
     loaded = load_settings(code, ALLOWED_HOSTS="testserver", DATABASE_URL="sqlite://:memory:")
 
     assert loaded.stdout.split() == ["301", "https://testserver/", "True"]
+
+
+def test_a_log_in_lasts_session_days():
+    loaded = load_settings(
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_AGE)",
+        SESSION_DAYS="7",
+    )
+
+    assert loaded.stdout.strip() == str(7 * 24 * 3600)
