@@ -689,3 +689,16 @@ def test_unmapped_agents_says_when_everyone_is_named(manager_client, world):
     page = manager_client.get(reverse(UNMAPPED)).content.decode()
 
     assert "Every agent with closures has a line in IDs.txt." in page
+
+
+def test_actions_on_rows_that_are_gone_say_so_instead_of_failing(client, superuser):
+    client.force_login(superuser)
+    for action in ("force_sync_selected_dates", "export_selected_closures_csv"):
+        response = client.post(
+            "/admin/tickets/ticketclosure/",
+            {"action": action, "_selected_action": ["999999"]},
+            follow=True,
+        )
+
+        assert response.status_code == 200
+        assert "gone" in response.content.decode()

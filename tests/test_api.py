@@ -575,8 +575,10 @@ def test_admin_stats_show_only_the_last_ten_syncs(manager_api):
     ("last_sync", "now", "stale"),
     [
         (None, NOW, True),
-        # 0 8-18 * * *: at 10:00 the 09:00 and 10:00 runs count; 08:59 is stale
-        (datetime(2026, 11, 26, 13, 59, tzinfo=UTC), NOW, True),
+        # 0 8-18 * * *, at 10:00: fresh while a sync began since 08:00 (the 09:00 one may have
+        # been refused because someone synced at 08:59:30); stale when none did
+        (datetime(2026, 11, 26, 12, 59, tzinfo=UTC), NOW, True),
+        (datetime(2026, 11, 26, 13, 59, 30, tzinfo=UTC), NOW, False),
         (datetime(2026, 11, 26, 14, 0, 41, tzinfo=UTC), NOW, False),
         # overnight: at 07:00 the last run due was 18:00 yesterday
         (
@@ -584,15 +586,15 @@ def test_admin_stats_show_only_the_last_ten_syncs(manager_api):
             datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
             False,
         ),
-        # the 08:00 run missed and 09:00 due: still within two ticks
+        # the 08:00 and 09:00 runs missed: fresh until the 10:00 one is due too
         (
             datetime(2026, 11, 25, 23, 0, 30, tzinfo=UTC),
-            datetime(2026, 11, 26, 13, 30, tzinfo=UTC),
+            datetime(2026, 11, 26, 14, 59, tzinfo=UTC),
             False,
         ),
         (
             datetime(2026, 11, 25, 23, 0, 30, tzinfo=UTC),
-            datetime(2026, 11, 26, 14, 1, tzinfo=UTC),
+            datetime(2026, 11, 26, 15, 1, tzinfo=UTC),
             True,
         ),
     ],
@@ -697,3 +699,11 @@ def test_refreshing_mappings_from_a_missing_file_changes_nothing(manager_api, se
 
 def test_a_plain_user_may_not_refresh_mappings(api):
     assert api.post("/api/tickets/refresh-mappings").status_code == 403
+
+
+def test_the_last_representable_date_is_answered_not_crashed_on(api):
+    assert api.get("/api/tickets/sync-status?date=9999-12-31").status_code == 200
+    assert api.get("/api/tickets/top-performers?date=9999-12-31").status_code == 200
+    assert (
+        api.get("/api/tickets/closures/period?start=9999-12-01&end=9999-12-31").status_code == 200
+    )

@@ -146,6 +146,8 @@ def test_it_exits_1_and_names_what_is_missing_when_not_configured(manage):
         ["--date", "2026-11-25", "--from", "2026-11-20", "--to", "2026-11-21"],
         ["--date", "2026-11-27"],
         ["--max-wait", "-5"],
+        ["--max-wait", "3601"],
+        ["--from", "2025-01-01", "--to", "2026-01-02"],  # more than 366 days
         ["--bogus"],
     ],
 )

@@ -211,6 +211,9 @@ class ForceSyncMixin(ForceSyncPermissionMixin):
     def force_sync_selected_dates(self, request: HttpRequest, queryset: QuerySet) -> None:
         span = queryset.aggregate(first=Min(self.sync_date_field), last=Max(self.sync_date_field))
         first, last = span["first"], span["last"]
+        if first is None:  # the rows went away since the page was shown (a recount)
+            self.message_user(request, "The selected rows are gone; nothing to sync.")
+            return
         label = dates_label(first, last)
         try:
             result = sync_closures(
@@ -287,23 +290,11 @@ class TicketClosureAdmin(AgentColumnsMixin, ForceSyncMixin, SyncedDataAdmin):
     @admin.action(description="Export selected closures as CSV")
     def export_selected_closures_csv(
         self, request: HttpRequest, queryset: QuerySet
-    ) -> HttpResponse:
-        # The changelist's queryset, so it carries the `with_agent` annotation.
-        closures = queryset.order_by().values_list(
-            "date", "freshworks_user_id", "agent_name", "agent_username", "tickets_closed"
-        )
-        rows = [
-            selectors.ClosureRow(
-                date=day,
-                freshworks_user_id=agent_id,
-                name=selectors.agent_label(agent_id, name),
-                username=username,
-                tickets_closed=closed,
-            )
-            for day, agent_id, name, username, closed in closures
-        ]
-        # The order of the API's export: by day, then most closures, then name.
-        rows.sort(key=lambda row: (row.date, -row.tickets_closed, row.name.casefold()))
+    ) -> HttpResponse | None:
+        rows = selectors.closure_rows_of(queryset)
+        if not rows:
+            self.message_user(request, "The selected closures are gone; nothing to export.")
+            return None
         first, last = rows[0].date, rows[-1].date
         return closures_csv_response(rows, filename=f"closures-selected-{first}-{last}.csv")
 

@@ -18,7 +18,7 @@ class ClosedTicket(models.Model):
     status = models.PositiveSmallIntegerField()
     closed_at = models.DateTimeField(help_text="resolved_at, else closed_at, else updated_at (UTC)")
     closure_date = models.DateField(help_text="closed_at as a calendar day in TIME_ZONE")
-    fetched_at = models.DateTimeField()
+    fetched_at = models.DateTimeField(help_text="When the sync that last changed this row ran")
 
     class Meta:
         ordering = ["-closed_at"]

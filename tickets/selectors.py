@@ -10,7 +10,7 @@ from typing import Any
 
 from cronsim import CronSim
 from django.conf import settings
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
@@ -110,10 +110,15 @@ class ClosureRow:
 
 def closure_rows(*, start: date, end: date) -> list[ClosureRow]:
     """One row per agent per day with closures, by day, then most closures, then name."""
+    return closure_rows_of(TicketClosure.objects.filter(date__range=(start, end)))
+
+
+def closure_rows_of(closures: QuerySet[TicketClosure]) -> list[ClosureRow]:
+    """`closures` (with at least one ticket) as export rows, in the order of `closure_rows`."""
     rows = list(
-        TicketClosure.objects.filter(date__range=(start, end), tickets_closed__gt=0).values_list(
-            "date", "freshworks_user_id", "tickets_closed"
-        )
+        closures.filter(tickets_closed__gt=0)
+        .order_by()
+        .values_list("date", "freshworks_user_id", "tickets_closed")
     )
     agents = _agents({agent_id for _, agent_id, _ in rows})
     result = [
@@ -189,10 +194,8 @@ def sync_allowances(*, first: date, last: date) -> list[SyncAllowance]:
 
 def days(first: date, last: date) -> Iterator[date]:
     """Every calendar day from `first` to `last` inclusive."""
-    day = first
-    while day <= last:
-        yield day
-        day += timedelta(days=1)
+    for offset in range((last - first).days + 1):  # no date past the last: 9999-12-31 is valid
+        yield first + timedelta(days=offset)
 
 
 def local_day_start(day: date) -> datetime:
@@ -319,25 +322,26 @@ def sync_status(*, day: date, now: datetime) -> SyncStatus:
     )
 
 
-def scheduled_ticks(now: datetime) -> tuple[datetime, datetime, datetime]:
-    """The two latest times SYNC_SCHEDULE fired at or before `now`, and the next one (local)."""
+def scheduled_ticks(now: datetime, *, back: int = 2) -> tuple[list[datetime], datetime]:
+    """The latest `back` times SYNC_SCHEDULE fired at or before `now` (newest first), and the
+    next one, in local time."""
     local = timezone.localtime(now).replace(second=0, microsecond=0)
-    back = CronSim(settings.SYNC_SCHEDULE, local + timedelta(minutes=1), reverse=True)
-    latest, before = next(back), next(back)
-    upcoming = next(CronSim(settings.SYNC_SCHEDULE, local))
-    return before, latest, upcoming
+    earlier = CronSim(settings.SYNC_SCHEDULE, local + timedelta(minutes=1), reverse=True)
+    return [next(earlier) for _ in range(back)], next(CronSim(settings.SYNC_SCHEDULE, local))
 
 
 def is_stale(last_sync: datetime | None, *, now: datetime) -> bool:
-    """True when the schedule fired twice since the last successful sync began.
+    """True when two scheduled syncs in a row passed without a successful sync.
 
-    That is "older than twice the schedule's interval" measured in the schedule's own ticks, so
-    the quiet night of a `0 8-18 * * *` schedule is not stale but a morning with no sync is.
+    "Older than twice the schedule's interval", measured in the schedule's own ticks: the quiet
+    night of a `0 8-18 * * *` schedule is not stale; a morning whose 08:00 and 09:00 syncs both
+    failed is, from 10:00. One tick refused by the rate limit (a button press just before it)
+    never makes it stale.
     """
     if last_sync is None:
         return True
-    before, _, _ = scheduled_ticks(now)
-    return last_sync < before
+    (_, _, third_latest), _ = scheduled_ticks(now, back=3)
+    return last_sync < third_latest
 
 
 @dataclass(frozen=True)
@@ -396,7 +400,7 @@ def admin_stats(*, now: datetime) -> AdminStats:
     return AdminStats(
         last_sync_time=runs["last"],
         next_sync_at=next_sync_at if next_sync_at and next_sync_at > now else None,
-        next_scheduled_sync=scheduled_ticks(now)[2],
+        next_scheduled_sync=scheduled_ticks(now)[1],
         syncs_today=runs["syncs_today"],
         tickets_processed_today=runs["processed_today"] or 0,
         stale=is_stale(runs["last"], now=now),

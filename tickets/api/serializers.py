@@ -139,7 +139,7 @@ class ClosuresSerializer(serializers.Serializer):
         allow_null=True, help_text="Start of the last successful sync."
     )
     stale = serializers.BooleanField(
-        help_text="True when the schedule fired twice since the last successful sync began."
+        help_text="True when two scheduled syncs in a row passed without a successful sync."
     )
 
 

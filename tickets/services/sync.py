@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -126,6 +126,11 @@ def sync_closures(
         raise SyncRequestError(f"The range is backwards: {first} is after {last}.")
     if last > today:
         raise SyncRequestError(f"{last} is in the future (today is {today}); nothing to sync.")
+    if (last - first).days + 1 > selectors.MAX_RANGE_DAYS:
+        raise SyncRequestError(
+            f"The range {first}..{last} is {(last - first).days + 1} days; at most "
+            f"{selectors.MAX_RANGE_DAYS} can be synced at once."
+        )
     if client is None:
         with build_client(max_wait=max_wait) as own_client:
             return sync_closures(
@@ -368,6 +373,18 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
     """
     if not rows:
         return
+    if connection.vendor not in {"sqlite", "postgresql"}:
+        ClosedTicket.objects.bulk_create(
+            [
+                ClosedTicket(ticket_id=ticket_id, fetched_at=fetched_at, **row._asdict())
+                for ticket_id, row in rows.items()
+            ],
+            batch_size=CHUNK,
+            update_conflicts=True,
+            unique_fields=_conflict_target(["ticket_id"]),
+            update_fields=["responder_id", "status", "closed_at", "closure_date", "fetched_at"],
+        )
+        return
     ops = connection.ops
     table = ops.quote_name(ClosedTicket._meta.db_table)
     columns = ("ticket_id", "responder_id", "status", "closed_at", "closure_date", "fetched_at")
@@ -424,7 +441,7 @@ def _recount(dates: list[date]) -> None:
         ],
         batch_size=CHUNK,
         update_conflicts=True,
-        unique_fields=["freshworks_user_id", "date"],
+        unique_fields=_conflict_target(["freshworks_user_id", "date"]),
         update_fields=["tickets_closed", "user", "updated_at"],
     )
     stale = [
@@ -502,13 +519,17 @@ def _lease_ttl(client: FreshserviceClient) -> timedelta:
 
 def _claim_lease(holder: str, ttl: timedelta) -> bool:
     """Take the lease if it is free or expired, with one conditional UPDATE."""
-    SyncLease.objects.get_or_create(name=LEASE_NAME)  # the migration made it; a flush may not
     now = timezone.now()
-    claimed = (
-        SyncLease.objects.filter(name=LEASE_NAME)
-        .filter(Q(holder="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
-        .update(holder=holder, expires_at=now + ttl)
-    )
+    try:
+        SyncLease.objects.get_or_create(name=LEASE_NAME)  # made by the migration and post_migrate
+        claimed = (
+            SyncLease.objects.filter(name=LEASE_NAME)
+            .filter(Q(holder="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
+            .update(holder=holder, expires_at=now + ttl)
+        )
+    except OperationalError:
+        # SQLite: another sync's long write transaction held the database past the busy timeout.
+        return False
     return claimed == 1
 
 
@@ -535,6 +556,11 @@ def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
 
 def _dates_label(first: date, last: date) -> str:
     return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+
+
+def _conflict_target(fields: list[str]) -> list[str] | None:
+    """bulk_create's unique_fields where the database takes them (MySQL/MariaDB do not)."""
+    return fields if connection.features.supports_update_conflicts_with_target else None
 
 
 def _one_line(text: str) -> str:

@@ -36,8 +36,9 @@ def seconds(raw: str) -> float:
         value = float(raw)
     except ValueError:
         value = -1
-    if not 0 <= value <= 86_400:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds from 0 to 86400")
+    # The sync's lease outlasts the longest wait, so a killed backfill blocks others that long.
+    if not 0 <= value <= 3_600:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds from 0 to 3600")
     return value
 
 
@@ -105,7 +106,9 @@ class Command(BaseCommand):
 
     def _dates(self, options: dict[str, Any]) -> tuple[date | None, date | None]:
         if options["date"] and (options["first"] or options["last"]):
-            raise CommandError("Give either --date or --from/--to, not both.", returncode=2)
+            raise CommandError(
+                "Give either --date or --from/--to, not both.", returncode=BAD_ARGUMENTS
+            )
         if bool(options["first"]) != bool(options["last"]):
             raise CommandError("--from and --to go together.", returncode=BAD_ARGUMENTS)
         if options["first"]:

@@ -9,7 +9,9 @@
   const CHART_AGENTS = 15;
   const $ = (id) => document.getElementById(id);
 
-  let period = localStorage.getItem("yam-period") || "today";
+  const PERIODS = ["today", "yesterday", "week", "month"];
+  const saved = localStorage.getItem("yam-period");
+  let period = PERIODS.includes(saved) ? saved : "today";
   let chart = null;
   let lastSyncedAt = null;
   let nextSyncAt = null;
@@ -33,10 +35,8 @@
     return { status: response.status, ok: response.ok, body };
   }
 
-  function localDate(offsetDays = 0) {
-    const day = new Date();
-    day.setDate(day.getDate() + offsetDays);
-    return day.toLocaleDateString("en-CA"); // YYYY-MM-DD
+  function localDate() {
+    return new Date().toLocaleDateString("en-CA"); // YYYY-MM-DD
   }
 
   function detailOf(body) {
@@ -273,7 +273,7 @@
     document.body.appendChild(link);
     link.click();
     link.remove();
-    URL.revokeObjectURL(link.href);
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000); // after the download has started
   }
 
   async function refreshMappings() {
