@@ -32,6 +32,7 @@ from tickets.models import (
     SyncRun,
     TicketClosure,
     TicketSyncMetadata,
+    dates_label,
 )
 from tickets.services.mapping import link_agent, refresh_user_mappings
 from tickets.services.sync import (
@@ -67,10 +68,11 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def dates_label(first: date, last: date) -> str:
+def span_label(first: date, last: date) -> str:
+    """The dates a sync asked for, with the number of days of a range."""
     if first == last:
-        return first.isoformat()
-    return f"{first.isoformat()}..{last.isoformat()} ({plural((last - first).days + 1, 'day')})"
+        return dates_label(first, last)
+    return f"{dates_label(first, last)} ({plural((last - first).days + 1, 'day')})"
 
 
 def listed(texts: Iterable[str]) -> str:
@@ -214,7 +216,7 @@ class ForceSyncMixin(ForceSyncPermissionMixin):
         if first is None:  # the rows went away since the page was shown (a recount)
             self.message_user(request, "The selected rows are gone; nothing to sync.")
             return
-        label = dates_label(first, last)
+        label = span_label(first, last)
         try:
             result = sync_closures(
                 first=first,
@@ -458,9 +460,7 @@ class SyncRunAdmin(SyncedDataAdmin):
 
     @admin.display(description="dates", ordering="first_date")
     def dates(self, run: SyncRun) -> str:
-        if run.first_date == run.last_date:
-            return run.first_date.isoformat()
-        return f"{run.first_date.isoformat()}..{run.last_date.isoformat()}"
+        return run.dates
 
     @admin.display(description="duration")
     def duration(self, run: SyncRun) -> str:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
+
+
+def dates_label(first: date, last: date) -> str:
+    """`2026-11-26`, or `2026-11-20..2026-11-26`: how logs and pages name the dates of a sync."""
+    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
 class ClosedTicket(models.Model):
@@ -147,10 +154,11 @@ class SyncRun(models.Model):
         indexes = [models.Index(fields=["status", "started_at"], name="syncrun_status_started")]
 
     def __str__(self) -> str:
-        dates = str(self.first_date)
-        if self.last_date != self.first_date:
-            dates += f"..{self.last_date}"
-        return f"{self.get_trigger_display()} sync of {dates}: {self.status}"
+        return f"{self.get_trigger_display()} sync of {self.dates}: {self.status}"
+
+    @property
+    def dates(self) -> str:
+        return dates_label(self.first_date, self.last_date)
 
 
 class SyncLease(models.Model):

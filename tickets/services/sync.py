@@ -33,6 +33,7 @@ from tickets.models import (
     SyncRun,
     TicketClosure,
     TicketSyncMetadata,
+    dates_label,
 )
 
 logger = logging.getLogger("tickets.sync")
@@ -280,18 +281,18 @@ def _run(
             run = record(SyncRun.Status.SUCCESS)
     except (FreshworksError, LeaseLost) as exc:
         reason = _one_line(str(exc))
-        logger.error("Sync of %s failed: %s", _dates_label(first, last), reason)
+        logger.error("Sync of %s failed: %s", dates_label(first, last), reason)
         raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from None
     except Exception as exc:
         # An unexpected fault (a bug, the database): keep the traceback in the log, and the
         # audit trail honest.
-        logger.exception("Sync of %s failed unexpectedly", _dates_label(first, last))
+        logger.exception("Sync of %s failed unexpectedly", dates_label(first, last))
         reason = _one_line(f"Unexpected error: {type(exc).__name__}: {exc}")
         raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from exc
 
     logger.info(
         "Synced %s (%s%s): %d tickets in %d API calls since %s; recounted %s",
-        _dates_label(first, last),
+        dates_label(first, last),
         trigger,
         ", forced" if force else "",
         len(tickets),
@@ -552,10 +553,6 @@ def _release_lease(holder: str) -> None:
 def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _dates_label(first: date, last: date) -> str:
-    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
 
 
 def _conflict_target(fields: list[str]) -> list[str] | None:

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from tickets.models import SyncRun
+from tickets.models import SyncRun, dates_label
 from tickets.services.sync import (
     SyncFailed,
     SyncInProgress,
@@ -123,9 +123,7 @@ class Command(BaseCommand):
 
 def describe(result: SyncResult) -> str:
     """One line on what a sync did."""
-    dates = str(result.first_date)
-    if result.last_date != result.first_date:
-        dates += f"..{result.last_date}"
+    dates = dates_label(result.first_date, result.last_date)
     recounted = ", ".join(str(day) for day in result.dates_recounted) or "none changed"
     return (
         f"Synced {dates}: {result.tickets_processed} tickets updated since "
