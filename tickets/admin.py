@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Max, Min, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -52,7 +52,7 @@ LISTED = 10
 
 def with_agent(queryset: QuerySet, agent_field: str) -> QuerySet:
     """`queryset` annotated with `agent_name` and `agent_username` from the agent's mapping."""
-    mapping = FreshworksUserMapping.objects.filter(freshworks_user_id=OuterRef(agent_field))
+    mapping = FreshworksUserMapping.objects.of_outer_agent(agent_field)
     return queryset.annotate(
         agent_name=Subquery(mapping.values("freshworks_username")[:1]),
         agent_username=Subquery(mapping.values("user__username")[:1]),
@@ -128,9 +128,7 @@ class MappedFilter(admin.SimpleListFilter):
         return [("yes", "Named"), ("no", "Not named (Agent <id>)")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        mapped = Exists(
-            FreshworksUserMapping.objects.filter(freshworks_user_id=OuterRef(self.agent_field))
-        )
+        mapped = Exists(FreshworksUserMapping.objects.of_outer_agent(self.agent_field))
         if self.value() == "yes":
             return queryset.filter(mapped)
         if self.value() == "no":

@@ -68,6 +68,12 @@ class TicketClosure(models.Model):
         return f"{self.freshworks_user_id} closed {self.tickets_closed} on {self.date}"
 
 
+class FreshworksUserMappingQuerySet(models.QuerySet):
+    def of_outer_agent(self, field: str = "freshworks_user_id") -> FreshworksUserMappingQuerySet:
+        """The mapping of the agent named by the outer query's `field`, for Exists/Subquery."""
+        return self.filter(freshworks_user_id=models.OuterRef(field))
+
+
 class FreshworksUserMapping(models.Model):
     """One line of IDs.txt: a Freshservice agent id, its display name and the matched local user."""
 
@@ -82,6 +88,8 @@ class FreshworksUserMapping(models.Model):
     freshworks_username = models.CharField(max_length=200, help_text="The name in IDs.txt")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = FreshworksUserMappingQuerySet.as_manager()
 
     class Meta:
         ordering = ["freshworks_username"]

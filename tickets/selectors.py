@@ -10,7 +10,7 @@ from typing import Any
 
 from cronsim import CronSim
 from django.conf import settings
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
@@ -208,7 +208,7 @@ def unmapped_agents() -> list[dict[str, Any]]:
 
     The agents behind `admin_stats().unmapped_agents`, most closures first.
     """
-    mapped = FreshworksUserMapping.objects.filter(freshworks_user_id=OuterRef("freshworks_user_id"))
+    mapped = FreshworksUserMapping.objects.of_outer_agent()
     agents = (
         TicketClosure.objects.filter(~Exists(mapped))
         .order_by()
@@ -390,7 +390,7 @@ def admin_stats(*, now: datetime) -> AdminStats:
             "tickets_processed", filter=success & Q(started_at__gte=local_day_start(today))
         ),
     )
-    mapped = FreshworksUserMapping.objects.filter(freshworks_user_id=OuterRef("freshworks_user_id"))
+    mapped = FreshworksUserMapping.objects.of_outer_agent()
     closures = TicketClosure.objects.aggregate(
         records=Count("id"),
         days=Count("date", distinct=True, filter=Q(tickets_closed__gt=0)),

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Subquery
 from django.utils import timezone
 
 from freshworks.ids import IdProblem, read_ids_file
@@ -257,9 +257,7 @@ def _relink_closures(linked: dict[int, int | None]) -> int:
         # One UPDATE for every stale agent: the subquery reads the mapping just written, and
         # yields NULL for an agent without one.
         mapped_user = (
-            FreshworksUserMapping.objects.filter(freshworks_user_id=OuterRef("freshworks_user_id"))
-            .order_by()
-            .values("user_id")[:1]
+            FreshworksUserMapping.objects.of_outer_agent().order_by().values("user_id")[:1]
         )
         TicketClosure.objects.filter(freshworks_user_id__in=sorted(stale_agents)).update(
             user_id=Subquery(mapped_user)
