@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import timezone
 
+from tests.servers import free_port
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
 from tickets.services import demo as demo_service
 from tickets.services.demo import DEMO_GROUP_ID, start_demo
@@ -266,12 +267,6 @@ def test_the_demo_banner_shows_only_in_demo_mode(settings, demo_mode, shown):
 
 
 # --- manage.py runsite --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_runsite_with_a_real_key_just_runs_runserver(demo_settings, monkeypatch):

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,20 +25,14 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from freshworks.simulator import FreshserviceSimulator
+from tests import servers
 from tickets.models import SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-BASE_DIR = Path(__file__).resolve().parent.parent
 KEY = "sk-live-LOAD-TEST-KEY-789"
 WORKERS = 4
 PRESSES = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _late_afternoon_zone(now: datetime) -> str:
@@ -109,51 +99,9 @@ def gunicorn(upstream, tmp_path) -> Iterator[tuple[str, Path]]:
         "FRESH_GROUP_ID": str(upstream.sim.group_id),
         "TIME_ZONE": upstream.zone,
     }
-    port = _free_port()
     log_path = tmp_path / "gunicorn.stderr"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "yam.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(WORKERS),
-            ],
-            env=env,
-            cwd=BASE_DIR,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_it_answers(server, url, log_path)
+    with servers.gunicorn(env, workers=WORKERS, log_path=log_path) as url:
         yield url, log_path
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)
-
-
-def _wait_until_it_answers(server: subprocess.Popen, url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited ({server.returncode}):\n{log_path.read_text()}")
-        try:
-            # 503 "stale" before the first sync is an answer too: the database is reachable.
-            if requests.get(f"{url}/healthz", timeout=2).json()["database"]:
-                return
-        except (requests.ConnectionError, requests.Timeout, ValueError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer within 20 s:\n{log_path.read_text()}")
 
 
 def _press_sync_at_once(url: str, token: str, presses: int) -> list[requests.Response]:
