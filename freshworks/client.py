@@ -1,21 +1,26 @@
-"""Freshservice REST API v2 client: changed tickets with their stats, paged, retried, typed.
+"""Freshservice REST API v2 client: changed tickets with their stats, the team's group, the agents.
 
 Plain Python with no Django import, so it is tested at the HTTP layer and every caller decides
-where its settings come from. Responses become `Ticket` dataclasses here, at the boundary; every
-failure is a `FreshworksError` whose message says what to do about it. The API key never appears
-in a message, a log line or a repr.
+where its settings come from. Responses become `Ticket`, `Group` and `Agent` dataclasses here, at
+the boundary; every failure is a `FreshworksError` whose message says what to do about it. The API
+key never appears in a message, a log line or a repr.
+
+Paging never trusts the `link` header beyond "a next page exists": every page is asked for with
+the call's own parameters and `page=N+1` (SPEC §14.1). The per-minute rate budget is shared with
+every other integration of the account, so the client keeps a reserve of it (SPEC §14.6).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -26,9 +31,16 @@ MAX_ATTEMPTS = 3
 BACKOFF_SECONDS = (1, 2)  # sleeps between attempts 1-2 and 2-3
 DEFAULT_RETRY_AFTER_SECONDS = 5
 PER_PAGE = 100  # the API's maximum
+DEFAULT_BUDGET_RESERVE = 0.20
+# Credits (SPEC §14.6, the vendor's rate-limit notes): a list or read call costs 1, and each
+# `include` embedded in a list call 2 more.
+CALL_CREDITS = 1
+INCLUDE_CREDITS = 2
 MAX_DETAIL_CHARS = 200
 ENDPOINT_EXAMPLE = "https://acme.freshservice.com/api/v2/"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_TICKETS_PERMISSION = "view tickets"
+_AGENTS_PERMISSION = "view agents and agent groups"
 
 
 @dataclass(frozen=True)
@@ -51,24 +63,48 @@ class Ticket:
         return self.resolved_at or self.closed_at or self.updated_at
 
 
+@dataclass(frozen=True)
+class Group:
+    """A Freshservice agent group; `workspace_id` is None when the answer names none."""
+
+    id: int
+    name: str
+    workspace_id: int | None
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A Freshservice agent; names are "" and `email` None when Freshservice sends none."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    active: bool
+
+
 class FreshworksError(Exception):
     """Base of every client error; str(err) is one line a person can act on."""
 
 
 class FreshworksConfigError(FreshworksError):
-    """The client was given an unusable setting (empty key or endpoint, bad timeout)."""
+    """The client was given an unusable setting (empty key or endpoint, plain HTTP, bad number)."""
 
 
 class FreshworksAuthError(FreshworksError):
-    """401 (the key is wrong) or 403 (the agent's role may not view tickets)."""
+    """401 (the key is wrong) or 403 (the agent's role may not read what was asked)."""
 
 
 class FreshworksNotFoundError(FreshworksError):
     """404: FRESH_ENDPOINT does not point at a Freshservice API."""
 
 
+class FreshworksGroupNotFoundError(FreshworksNotFoundError):
+    """404 on `groups/{id}`: FRESH_GROUP_ID names no agent group of the account."""
+
+
 class FreshworksRateLimitError(FreshworksError):
-    """429 whose Retry-After would take the total wait past the budget."""
+    """A wait (429's Retry-After, or the budget reserve) that would go past the wait budget."""
 
 
 class FreshworksServerError(FreshworksError):
@@ -83,11 +119,33 @@ class FreshworksResponseError(FreshworksError):
     """An answer the client cannot use: not JSON, wrong shape, missing stats, foreign link, 4xx."""
 
 
-class FreshserviceClient:
-    """Reads Freshservice with one session, bounded retries and a per-client Retry-After budget.
+class _Identified(Protocol):
+    @property
+    def id(self) -> int: ...
 
-    `api_calls` counts every HTTP request sent (retries included) and `waited_seconds` the time
-    spent honouring Retry-After, both over the client's lifetime: use one client per sync.
+
+_Item = TypeVar("_Item", bound=_Identified)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FreshserviceClient:
+    """Reads Freshservice with one session, bounded retries and a per-client wait budget.
+
+    Over the client's lifetime (use one client per sync): `api_calls` counts every HTTP request
+    sent (retries included), `credits` what they cost against the account's per-minute budget
+    (1 a call, 3 for a ticket page with stats; retries included, as the vendor counts even
+    invalid requests), `waited_seconds` the time spent waiting on Retry-After and on the budget
+    reserve. `rate_limit_total` and `rate_limit_remaining` are the last `X-RateLimit-Total` and
+    `X-RateLimit-Remaining` seen (None until an answer carried them).
+
+    `budget_reserve` is the fraction of `X-RateLimit-Total` left to the account's other
+    integrations: once an answer shows less than that remaining, the next request waits for the
+    next minute (0 never waits). `on_wait(seconds, reason)` hears of every wait counted in the
+    budget before it starts, for progress output. `http://` endpoints are refused unless
+    `allow_http` (the demo's and the tests' local stand-ins).
     """
 
     def __init__(
@@ -101,6 +159,10 @@ class FreshserviceClient:
         workspace_id: int | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        budget_reserve: float = DEFAULT_BUDGET_RESERVE,
+        on_wait: Callable[[float, str], None] | None = None,
+        allow_http: bool = False,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         """Check the settings; raise FreshworksConfigError naming the one that is unusable."""
         api_key = (api_key or "").strip()
@@ -123,24 +185,44 @@ class FreshserviceClient:
                 f"FRESH_ENDPOINT is not an http(s) URL: set it to your Freshservice API "
                 f"address, e.g. {ENDPOINT_EXAMPLE}"
             )
+        if origin[0] == "http" and not allow_http:
+            # The vendor answers plain HTTP with `ssl_required`; and the key must not travel
+            # in clear text. Only local stand-ins (demo, tests) are let through.
+            raise FreshworksConfigError(
+                f"FRESH_ENDPOINT uses plain http://, but Freshservice requires HTTPS: set it to "
+                f"the https:// address of your account, e.g. {ENDPOINT_EXAMPLE}"
+            )
         if not timeout > 0 or not connect_timeout > 0:
             raise FreshworksConfigError(
                 "FRESH_TIMEOUT_SECONDS must be a positive number of seconds."
             )
         if not max_wait >= 0:
             raise FreshworksConfigError("FRESH_MAX_WAIT_SECONDS must be 0 or more seconds.")
+        if not 0 <= budget_reserve < 1:
+            raise FreshworksConfigError(
+                "FRESH_BUDGET_RESERVE must be a fraction from 0 up to (not including) 1, "
+                "e.g. 0.2 to leave 20 % of the per-minute budget to other integrations."
+            )
 
         self.endpoint = endpoint
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_wait = max_wait
         self.workspace_id = workspace_id
+        self.budget_reserve = budget_reserve
         self.api_calls = 0
+        self.credits = 0
         self.waited_seconds = 0.0
+        self.rate_limit_total: int | None = None
+        self.rate_limit_remaining: int | None = None
         self._api_key = api_key
         self._origin = origin
         self._session = session if session is not None else requests.Session()
         self._sleep = sleep
+        self._on_wait = on_wait
+        self._clock = clock
+        # Set by an answer that showed the budget below the reserve: the next request waits.
+        self._reserve_low: tuple[int, int, float] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -158,45 +240,166 @@ class FreshserviceClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def iter_ticket_pages(self, *, updated_since: datetime) -> Iterator[list[Ticket]]:
+    # --- the endpoints ----------------------------------------------------------------------
+
+    def iter_ticket_pages(
+        self, *, updated_since: datetime, workspace_id: int | None = None
+    ) -> Iterator[list[Ticket]]:
         """Yield every page of tickets updated at or after `updated_since`, stats included.
 
-        Follows the `link` header's rel="next" until it is absent. Raises a FreshworksError
-        subclass on any failure; pages already yielded may then be an incomplete set.
+        `workspace_id` (else the client's own, else none: the primary workspace only) is sent
+        with every page. Each page costs 3 credits. Raises a FreshworksError subclass on any
+        failure; pages already yielded may then be an incomplete set.
         """
         if updated_since.tzinfo is None:
             raise ValueError("updated_since must be timezone-aware")
-        # Reference: https://api.freshservice.com/#view_all_ticket
-        url = self.endpoint + "tickets"
-        first_params = {
+        # Reference: https://api.freshservice.com/#view_all_ticket (parameters, include=stats
+        # costing 2 more credits, workspace_id: without it only the primary workspace's tickets)
+        # and https://api.freshservice.com/#pagination (page, per_page up to 100, `link`).
+        params = {
             # Whole seconds, rounded down: the window can only grow.
             "updated_since": updated_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "include": "stats",
             "per_page": str(PER_PAGE),
         }
-        if self.workspace_id is not None:
-            first_params["workspace_id"] = str(self.workspace_id)
-        params: dict[str, str] | None = first_params
-        visited: set[str] = set()
+        workspace = workspace_id if workspace_id is not None else self.workspace_id
+        if workspace is not None:
+            params["workspace_id"] = str(workspace)
+        yield from self._iter_pages(
+            "tickets",
+            params,
+            self._parse_ticket_page,
+            credits=CALL_CREDITS + INCLUDE_CREDITS,
+            permission=_TICKETS_PERMISSION,
+        )
+
+    def get_group(self, group_id: int) -> Group:
+        """The agent group `group_id` with its name and workspace (1 credit).
+
+        Raises FreshworksGroupNotFoundError (naming FRESH_GROUP_ID) when the account has no such
+        group, and the other FreshworksError subclasses as every call does.
+        """
+        # Reference: https://api.freshservice.com/#view_a_group — `{"group": {...}}`; groups
+        # live in a workspace and the answer names it (`workspace_id`, 2 = primary by default).
+        path = f"groups/{int(group_id)}"
+        try:
+            response = self._get(
+                self.endpoint + path,
+                params=None,
+                credits=CALL_CREDITS,
+                permission=_AGENTS_PERMISSION,
+            )
+        except FreshworksNotFoundError:
+            raise FreshworksGroupNotFoundError(
+                f"Freshservice has no agent group {group_id} (404 on {self._path(path)}): check "
+                f"FRESH_GROUP_ID is the id of your team's agent group in this account."
+            ) from None
+        body = self._json(response)
+        raw = body.get("group") if isinstance(body, dict) else None
+        if not isinstance(raw, dict):
+            raise FreshworksResponseError(
+                f"Freshservice answered {self._path(path)} without a group: check FRESH_ENDPOINT "
+                f"is the API address, e.g. {ENDPOINT_EXAMPLE}"
+            )
+        return _parse_group(raw, group_id)
+
+    def iter_agents(self) -> Iterator[Agent]:
+        """Yield every agent of the account, active ones first, then deactivated ones.
+
+        Two paged listings, `active=true` and `active=false`, 100 agents a page and 1 credit a
+        page; an agent met in both (deactivated between the two) is yielded once, as first seen.
+        """
+        # Reference: https://api.freshservice.com/#list_all_agents documents the filter
+        # `active=[true/false]` but not whether the unfiltered list includes deactivated agents,
+        # so both are asked for: departed agents keep their names on past closures.
+        seen: set[int] = set()
+        for active in (True, False):
+            for page in self._iter_pages(
+                "agents",
+                {"active": "true" if active else "false", "per_page": str(PER_PAGE)},
+                functools.partial(self._parse_agent_page, listed_active=active),
+                credits=CALL_CREDITS,
+                permission=_AGENTS_PERMISSION,
+            ):
+                for agent in page:
+                    if agent.id not in seen:
+                        seen.add(agent.id)
+                        yield agent
+
+    def list_agents(self) -> list[Agent]:
+        """Every agent of the account, active and deactivated (see `iter_agents`)."""
+        return list(self.iter_agents())
+
+    # --- paging -----------------------------------------------------------------------------
+
+    def _iter_pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        parse: Callable[[requests.Response], list[_Item]],
+        *,
+        credits: int,
+        permission: str,
+    ) -> Iterator[list[_Item]]:
+        """Ask for page 1, 2, ... with the call's own `params` while `link` says more follow.
+
+        The vendor's only documented link (`…/tickets?filter=all_tickets&page=2`) drops the
+        caller's filters, so following it would silently read another list (SPEC §14.1).
+        """
+        url = self.endpoint + path
+        page = 1
+        previous: list[int] | None = None
         while True:
-            response = self._get(url, params=params)
-            visited.add(response.url)
-            page = self._parse_page(response)
-            next_url = self._next_url(response, visited)
-            yield page
-            if next_url is None:
+            response = self._get(
+                url, params=params | {"page": str(page)}, credits=credits, permission=permission
+            )
+            items = parse(response)
+            more = self._has_next_page(response)
+            ids = [item.id for item in items]
+            if more and (not ids or ids == previous):
+                what = "was empty" if not ids else f"repeated page {page - 1}"
+                raise FreshworksResponseError(
+                    f"Freshservice's page {page} of {self._path(path)} {what} yet its link says "
+                    f"more follow; stopped to avoid an endless loop. Try again later."
+                )
+            yield items
+            if not more:
                 return
-            # The next link already carries the query; sending params again would repeat them.
-            url, params = next_url, None
+            previous = ids
+            page += 1
 
-    # --- one request, with retries ----------------------------------------------------------
+    def _has_next_page(self, response: requests.Response) -> bool:
+        """Whether `link` has a rel="next"; one to another origin is refused, never followed."""
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return False
+        origin = _origin(urljoin(response.url, link))
+        if origin != self._origin:
+            where = _origin_text(origin) if origin else "an unreadable address"
+            raise FreshworksResponseError(
+                f"Freshservice's next-page link points at {where}, not at FRESH_ENDPOINT's "
+                f"{_origin_text(self._origin)}; refused so the API key never leaves for another "
+                f"host. Check FRESH_ENDPOINT is the account's own address."
+            )
+        return True
 
-    def _get(self, url: str, *, params: dict[str, str] | None) -> requests.Response:
+    # --- one request, with retries and waits ------------------------------------------------
+
+    def _get(
+        self,
+        url: str,
+        *,
+        params: dict[str, str] | None,
+        credits: int = CALL_CREDITS,
+        permission: str = _TICKETS_PERMISSION,
+    ) -> requests.Response:
         """GET with 3 attempts for 5xx, connection errors and timeouts; 429s wait instead."""
         path = urlsplit(url).path
         attempt = 1
         while True:
+            self._wait_for_reserve(path)
             self.api_calls += 1
+            self.credits += credits
             try:
                 response = self._session.get(
                     url,
@@ -225,6 +428,7 @@ class FreshserviceClient:
                     f"({type(exc).__name__}: {self._one_line(str(exc))}): check FRESH_ENDPOINT."
                 ) from None
 
+            self._read_budget(response)
             status = response.status_code
             if status == 429:
                 self._wait_for_rate_limit(response, path)
@@ -240,7 +444,7 @@ class FreshserviceClient:
                 continue
             if 200 <= status < 300:
                 return response
-            raise self._error_for(response, path)
+            raise self._error_for(response, path, permission)
 
     def _back_off(self, attempt: int, path: str, what: str) -> None:
         delay = BACKOFF_SECONDS[attempt - 1]
@@ -254,7 +458,53 @@ class FreshserviceClient:
         )
         self._sleep(delay)
 
+    def _read_budget(self, response: requests.Response) -> None:
+        """Keep the answer's X-RateLimit-Total/-Remaining; note when it is below the reserve."""
+        # Reference: https://api.freshservice.com/#rate_limit — every answer carries
+        # X-Ratelimit-Total, X-Ratelimit-Remaining and X-Ratelimit-Used-CurrentRequest; the
+        # budget is per minute and account-wide, shared with every other integration.
+        total = _header_int(response, "X-RateLimit-Total")
+        remaining = _header_int(response, "X-RateLimit-Remaining")
+        if total is not None:
+            self.rate_limit_total = total
+        if remaining is not None:
+            self.rate_limit_remaining = remaining
+        self._reserve_low = None
+        if total and remaining is not None and self.budget_reserve > 0:
+            reserve = round(self.budget_reserve * total, 6)
+            if remaining < reserve:
+                self._reserve_low = (remaining, total, reserve)
+
+    def _wait_for_reserve(self, path: str) -> None:
+        """Before a request: if the last answer left less than the reserve, wait for the minute."""
+        if self._reserve_low is None:
+            return
+        remaining, total, reserve = self._reserve_low
+        now = self._clock()
+        next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        wait = max(1, math.ceil((next_minute - now).total_seconds()))
+        left = f"{remaining} of {total} credits left, {reserve:g} kept in reserve"
+        if self.waited_seconds + wait > self.max_wait:
+            raise FreshworksRateLimitError(
+                f"Freshservice's per-minute budget is nearly spent ({left} for the account's "
+                f"other integrations) and waiting {wait} s for the next minute before {path} "
+                f"would exceed the {self.max_wait:g} s wait budget ({self.waited_seconds:g} s "
+                f"already waited): try again later, lower FRESH_BUDGET_RESERVE, or allow a "
+                f"longer wait (FRESH_MAX_WAIT_SECONDS, or --max-wait for a backfill)."
+            )
+        self._wait(
+            wait,
+            f"Freshservice budget low ({left})",
+            "Freshservice budget low (%s) before %s; waiting %d s for the next minute "
+            "(%g of %g s used)",
+            left,
+            path,
+        )
+        self._reserve_low = None
+
     def _wait_for_rate_limit(self, response: requests.Response, path: str) -> None:
+        # Retry-After supersedes the reserve: the wait it asks for is the one to honour.
+        self._reserve_low = None
         asked = _retry_after_seconds(response.headers.get("Retry-After"))
         wait = asked if asked is not None else DEFAULT_RETRY_AFTER_SECONDS
         if self.waited_seconds + wait > self.max_wait:
@@ -269,15 +519,20 @@ class FreshserviceClient:
                 f"({self.waited_seconds:g} s already waited): try again later, or allow a "
                 f"longer wait (FRESH_MAX_WAIT_SECONDS, or --max-wait for a backfill)."
             )
-        logger.warning(
+        self._wait(
+            wait,
+            f"Freshservice rate limit hit (429 on {path})",
             "Freshservice rate limit hit (429 on %s); waiting %d s as asked (%g of %g s used)",
             path,
-            wait,
-            self.waited_seconds + wait,
-            self.max_wait,
         )
-        self._sleep(wait)
-        self.waited_seconds += wait
+
+    def _wait(self, seconds: int, reason: str, log_format: str, *log_args: object) -> None:
+        """One wait counted in the budget: logged, reported to on_wait, slept."""
+        logger.warning(log_format, *log_args, seconds, self.waited_seconds + seconds, self.max_wait)
+        if self._on_wait is not None:
+            self._on_wait(seconds, reason)
+        self._sleep(seconds)
+        self.waited_seconds += seconds
 
     # --- errors -----------------------------------------------------------------------------
 
@@ -297,7 +552,9 @@ class FreshserviceClient:
             f"{type(exc).__name__}): check FRESH_ENDPOINT and the network."
         )
 
-    def _error_for(self, response: requests.Response, path: str) -> FreshworksError:
+    def _error_for(
+        self, response: requests.Response, path: str, permission: str
+    ) -> FreshworksError:
         status = response.status_code
         detail = self._vendor_detail(response)
         says = f" Freshservice says: {detail}" if detail else ""
@@ -309,7 +566,7 @@ class FreshserviceClient:
         if status == 403:
             return FreshworksAuthError(
                 f"Freshservice refused access (403): the agent whose key is in FRESH_API has a "
-                f"role without permission to view tickets; give it one that can.{says}"
+                f"role without permission to {permission}; give it one that can.{says}"
             )
         if status == 404:
             return FreshworksNotFoundError(
@@ -357,58 +614,41 @@ class FreshserviceClient:
 
     # --- parsing ----------------------------------------------------------------------------
 
-    def _next_url(self, response: requests.Response, visited: set[str]) -> str | None:
-        link = response.links.get("next", {}).get("url")
-        if not link:
-            return None
-        next_url = urljoin(response.url, link)
-        origin = _origin(next_url)
-        if origin != self._origin:
-            host = origin[1] if origin else "an unreadable address"
-            raise FreshworksResponseError(
-                f"Freshservice's next-page link points at {host}, not at FRESH_ENDPOINT's "
-                f"{self._origin[0]}://{self._origin[1]}; refused so the API key never leaves "
-                f"for another host. Check FRESH_ENDPOINT is the account's own address."
-            )
-        if next_url in visited:
-            raise FreshworksResponseError(
-                f"Freshservice's next-page link goes back to a page already read "
-                f"({urlsplit(next_url).path}?{urlsplit(next_url).query}); stopped to avoid a "
-                f"loop. Try again later."
-            )
-        return next_url
+    def _path(self, relative: str) -> str:
+        """The URL path of an endpoint-relative path, as messages name it."""
+        return urlsplit(self.endpoint + relative).path
 
-    def _parse_page(self, response: requests.Response) -> list[Ticket]:
-        path = urlsplit(response.url).path
+    def _json(self, response: requests.Response) -> Any:
         try:
-            body: Any = response.json()
+            return response.json()
         except ValueError:
             content_type = response.headers.get("Content-Type", "no content type")
             raise FreshworksResponseError(
-                f"Freshservice answered {path} with something that is not JSON "
-                f"({content_type}): check FRESH_ENDPOINT is the API address, "
+                f"Freshservice answered {urlsplit(response.url).path} with something that is "
+                f"not JSON ({content_type}): check FRESH_ENDPOINT is the API address, "
                 f"e.g. {ENDPOINT_EXAMPLE}"
             ) from None
-        if not isinstance(body, dict) or not isinstance(body.get("tickets"), list):
+
+    def _list_of(self, response: requests.Response, key: str) -> list[Any]:
+        body = self._json(response)
+        if not isinstance(body, dict) or not isinstance(body.get(key), list):
             raise FreshworksResponseError(
-                f"Freshservice answered {path} without a list of tickets: check FRESH_ENDPOINT "
-                f"is the API address, e.g. {ENDPOINT_EXAMPLE}"
+                f"Freshservice answered {urlsplit(response.url).path} without a list of {key}: "
+                f"check FRESH_ENDPOINT is the API address, e.g. {ENDPOINT_EXAMPLE}"
             )
-        return [_parse_ticket(raw, position) for position, raw in enumerate(body["tickets"], 1)]
+        return body[key]
+
+    def _parse_ticket_page(self, response: requests.Response) -> list[Ticket]:
+        raws = self._list_of(response, "tickets")
+        return [_parse_ticket(raw, position) for position, raw in enumerate(raws, 1)]
+
+    def _parse_agent_page(self, response: requests.Response, listed_active: bool) -> list[Agent]:
+        raws = self._list_of(response, "agents")
+        return [_parse_agent(raw, position, listed_active) for position, raw in enumerate(raws, 1)]
 
 
 def _parse_ticket(raw: object, position: int) -> Ticket:
-    if not isinstance(raw, dict):
-        raise FreshworksResponseError(
-            f"Freshservice sent ticket number {position} of a page as something other than an "
-            f"object; try again later."
-        )
-    ticket_id = raw.get("id")
-    if not _is_int(ticket_id):
-        raise FreshworksResponseError(
-            f"Freshservice sent ticket number {position} of a page without a numeric id "
-            f"(got {_short_repr(ticket_id)}); try again later."
-        )
+    raw, ticket_id = _item(raw, "ticket", position)
     stats = raw.get("stats")
     if not isinstance(stats, dict):
         raise FreshworksResponseError(
@@ -426,13 +666,62 @@ def _parse_ticket(raw: object, position: int) -> Ticket:
     )
 
 
+def _parse_group(raw: dict[str, Any], group_id: int) -> Group:
+    answered_id = raw.get("id")
+    if not _is_int(answered_id):
+        raise _bad_field(group_id, "id", answered_id, kind="group")
+    name = raw.get("name")
+    if not isinstance(name, str):
+        raise _bad_field(answered_id, "name", name, kind="group")
+    return Group(
+        id=answered_id,
+        name=name,
+        workspace_id=_optional_int(raw, "workspace_id", answered_id, kind="group"),
+    )
+
+
+def _parse_agent(raw: object, position: int, listed_active: bool) -> Agent:
+    raw, agent_id = _item(raw, "agent", position)
+    active = raw.get("active")
+    if active is None:
+        # Not in the answer: the listing it came from (active=true or false) says.
+        active = listed_active
+    elif not isinstance(active, bool):
+        raise _bad_field(agent_id, "active", active, kind="agent")
+    return Agent(
+        id=agent_id,
+        first_name=(_optional_str(raw, "first_name", agent_id) or "").strip(),
+        last_name=(_optional_str(raw, "last_name", agent_id) or "").strip(),
+        email=(_optional_str(raw, "email", agent_id) or "").strip() or None,
+        active=active,
+    )
+
+
+def _item(raw: object, kind: str, position: int) -> tuple[dict[str, Any], int]:
+    """The `position`th item of a page, which must be an object, and its numeric id."""
+    if not isinstance(raw, dict):
+        raise FreshworksResponseError(
+            f"Freshservice sent {kind} number {position} of a page as something other than an "
+            f"object; try again later."
+        )
+    item_id = raw.get("id")
+    if not _is_int(item_id):
+        raise FreshworksResponseError(
+            f"Freshservice sent {kind} number {position} of a page without a numeric id "
+            f"(got {_short_repr(item_id)}); try again later."
+        )
+    return raw, item_id
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _bad_field(ticket_id: int, field: str, value: object) -> FreshworksResponseError:
+def _bad_field(
+    item_id: int, field: str, value: object, *, kind: str = "ticket"
+) -> FreshworksResponseError:
     return FreshworksResponseError(
-        f"Freshservice sent ticket {ticket_id} with an unreadable {field} "
+        f"Freshservice sent {kind} {item_id} with an unreadable {field} "
         f"({_short_repr(value)}); try again later."
     )
 
@@ -444,10 +733,19 @@ def _required_int(raw: dict[str, Any], field: str, ticket_id: int) -> int:
     return value
 
 
-def _optional_int(raw: dict[str, Any], field: str, ticket_id: int) -> int | None:
+def _optional_int(
+    raw: dict[str, Any], field: str, item_id: int, *, kind: str = "ticket"
+) -> int | None:
     value = raw.get(field)
     if value is not None and not _is_int(value):
-        raise _bad_field(ticket_id, field, value)
+        raise _bad_field(item_id, field, value, kind=kind)
+    return value
+
+
+def _optional_str(raw: dict[str, Any], field: str, agent_id: int) -> str | None:
+    value = raw.get(field)
+    if value is not None and not isinstance(value, str):
+        raise _bad_field(agent_id, field, value, kind="agent")
     return value
 
 
@@ -490,6 +788,18 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
     return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+def _origin_text(origin: tuple[str, str, int]) -> str:
+    """scheme://host:port, the port always written so http/https and 443/8443 differ visibly."""
+    scheme, host, port = origin
+    return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+def _header_int(response: requests.Response, name: str) -> int | None:
+    """A non-negative whole-number header (case-insensitive name); None if absent or unusable."""
+    value = (response.headers.get(name) or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _retry_after_seconds(header: str | None) -> int | None:

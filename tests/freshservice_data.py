@@ -2,7 +2,9 @@
 
 `ticket.json` is one ticket of `GET /api/v2/tickets?include=stats`; `make_ticket` copies it with
 the fields a test cares about overridden. `tickets-page-{1,2,3}.json` are three pages of one
-listing; the `link` header that chains them is the test's to set (`next_link`).
+listing; the `link` header that chains them is the test's to set (`next_link`). `agent.json` is
+one agent of `GET /api/v2/agents` (`make_agent`), `group.json` the answer of
+`GET /api/v2/groups/{id}` (`make_group`); `budget` gives the rate-limit headers of an answer.
 """
 
 from __future__ import annotations
@@ -71,3 +73,40 @@ def make_page(*tickets: dict[str, Any]) -> dict[str, Any]:
 def next_link(url: str) -> dict[str, str]:
     """Response headers pointing at the next page, as Freshservice sends them."""
     return {"Link": f'<{url}>;rel="next"'}
+
+
+def make_agent(
+    *,
+    id: int,
+    first_name: str | None = "Freya",
+    last_name: str | None = "Quinn",
+    email: str | None = "freya.quinn@example.com",
+    active: bool = True,
+) -> dict[str, Any]:
+    """A vendor-shaped agent: agent.json with these fields."""
+    agent = copy.deepcopy(_load("agent.json"))
+    agent.update(id=id, first_name=first_name, last_name=last_name, email=email, active=active)
+    return agent
+
+
+def make_agent_page(*agents: dict[str, Any]) -> dict[str, Any]:
+    """The body of one `GET /api/v2/agents` page holding these agents."""
+    return {"agents": list(agents)}
+
+
+def make_group(
+    *, id: int = 18000294963, name: str = "Service Desk", workspace_id: int | None = 2
+) -> dict[str, Any]:
+    """The body of `GET /api/v2/groups/{id}`: group.json with these fields."""
+    body = copy.deepcopy(_load("group.json"))
+    body["group"].update(id=id, name=name, workspace_id=workspace_id)
+    return body
+
+
+def budget(*, total: int, remaining: int, used: int = 1) -> dict[str, str]:
+    """The rate-limit headers Freshservice sends with every answer (spelled as its docs do)."""
+    return {
+        "X-Ratelimit-Total": str(total),
+        "X-Ratelimit-Remaining": str(remaining),
+        "X-Ratelimit-Used-CurrentRequest": str(used),
+    }

@@ -1,9 +1,13 @@
-"""The Freshservice client at the HTTP layer: paging, retries, waits, typed errors, secrecy."""
+"""The Freshservice client at the HTTP layer: paging, retries, waits, typed errors, secrecy.
+
+Also the group, the agents, the shared rate budget and its credits (SPEC §14).
+"""
 
 from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
@@ -13,18 +17,30 @@ import requests
 import time_machine
 
 from freshworks.client import (
+    Agent,
     FreshserviceClient,
     FreshworksAuthError,
     FreshworksConfigError,
     FreshworksConnectionError,
     FreshworksError,
+    FreshworksGroupNotFoundError,
     FreshworksNotFoundError,
     FreshworksRateLimitError,
     FreshworksResponseError,
     FreshworksServerError,
+    Group,
     Ticket,
 )
-from tests.freshservice_data import load_page, make_page, make_ticket, next_link
+from tests.freshservice_data import (
+    budget,
+    load_page,
+    make_agent,
+    make_agent_page,
+    make_group,
+    make_page,
+    make_ticket,
+    next_link,
+)
 
 API_KEY = "sk-test-SECRET-api-key-0123456789"
 ENDPOINT = "https://acme.freshservice.com/api/v2/"
@@ -34,6 +50,9 @@ FIRST_QUERY = "updated_since=2026-11-26T08%3A00%3A00Z&include=stats&per_page=100
 FIRST_URL = f"{TICKETS_URL}?{FIRST_QUERY}"
 PAGE_2_URL = f"{FIRST_URL}&page=2"
 PAGE_3_URL = f"{FIRST_URL}&page=3"
+AGENTS_URL = ENDPOINT + "agents"
+GROUP_ID = 18000294963
+GROUP_URL = f"{ENDPOINT}groups/{GROUP_ID}"
 
 OK = {"json": make_page(make_ticket(id=301))}
 
@@ -93,24 +112,88 @@ def assert_calls(requests_mock, client: FreshserviceClient, count: int) -> None:
 # --- pagination and the request itself --------------------------------------------------------
 
 
-def test_it_follows_link_headers_across_three_pages(requests_mock, client):
-    requests_mock.get(TICKETS_URL, json=load_page("tickets-page-1"), headers=next_link(PAGE_2_URL))
-    requests_mock.get(PAGE_2_URL, json=load_page("tickets-page-2"), headers=next_link(PAGE_3_URL))
-    requests_mock.get(PAGE_3_URL, json=load_page("tickets-page-3"))
+def vendor_link(page: int, url: str = TICKETS_URL) -> dict[str, str]:
+    """A next-page link as the vendor documents it: the page alone, the caller's filters gone."""
+    return next_link(f"{url}?filter=all_tickets&page={page}")
+
+
+def ticket_query(page: int, **extra: str) -> dict[str, list[str]]:
+    """The exact query of one ticket page asked for by `fetch`."""
+    query = {
+        "updated_since": "2026-11-26T08:00:00Z",
+        "include": "stats",
+        "per_page": "100",
+        "page": str(page),
+    } | extra
+    return {key: [value] for key, value in query.items()}
+
+
+def test_it_asks_for_each_page_itself_when_the_links_carry_only_the_page(requests_mock, client):
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {"json": load_page("tickets-page-1"), "headers": vendor_link(2)},
+            {"json": load_page("tickets-page-2"), "headers": vendor_link(3)},
+            {"json": load_page("tickets-page-3")},
+        ],
+    )
 
     pages = fetch(client)
 
     assert [[ticket.id for ticket in page] for page in pages] == [[301, 302], [303, 304], [305]]
     assert_calls(requests_mock, client, 3)
-    first, second, third = requests_mock.request_history
-    assert query_of(first.url) == {
-        "updated_since": ["2026-11-26T08:00:00Z"],
-        "include": ["stats"],
-        "per_page": ["100"],
-    }
-    assert second.url == PAGE_2_URL
-    assert third.url == PAGE_3_URL
+    assert [query_of(request.url) for request in requests_mock.request_history] == [
+        ticket_query(1),
+        ticket_query(2),
+        ticket_query(3),
+    ]
+    assert {urlsplit(r.url).path for r in requests_mock.request_history} == {"/api/v2/tickets"}
     assert client.waited_seconds == 0
+
+
+def test_every_page_carries_the_workspace_given_for_the_call(requests_mock, make_client):
+    client = make_client(workspace_id=2)
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {"json": load_page("tickets-page-1"), "headers": vendor_link(2)},
+            {"json": load_page("tickets-page-2"), "headers": vendor_link(3)},
+            {"json": load_page("tickets-page-3")},
+        ],
+    )
+
+    pages = list(client.iter_ticket_pages(updated_since=SINCE, workspace_id=5))
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert_calls(requests_mock, client, 3)
+    assert [query_of(request.url) for request in requests_mock.request_history] == [
+        ticket_query(1, workspace_id="5"),
+        ticket_query(2, workspace_id="5"),
+        ticket_query(3, workspace_id="5"),
+    ]
+
+
+def test_a_page_without_stats_fails_the_fetch_after_the_pages_before_it(requests_mock, client):
+    no_stats = make_page(make_ticket(id=303), make_ticket(id=304, with_stats=False))
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {"json": load_page("tickets-page-1"), "headers": vendor_link(2)},
+            {"json": no_stats, "headers": vendor_link(3)},
+            {"json": load_page("tickets-page-3")},
+        ],
+    )
+    pages = client.iter_ticket_pages(updated_since=SINCE)
+
+    assert [ticket.id for ticket in next(pages)] == [301, 302]
+    with pytest.raises(FreshworksResponseError) as raised:
+        next(pages)
+
+    assert str(raised.value) == (
+        "Freshservice sent ticket 304 without its stats although include=stats was asked, so "
+        "its closing time is unknown; try again later."
+    )
+    assert_calls(requests_mock, client, 2)
 
 
 def test_it_parses_tickets_into_utc_dataclasses(requests_mock, client):
@@ -625,15 +708,18 @@ def test_it_refuses_an_unreadable_closing_time(requests_mock, client):
 
 
 @pytest.mark.parametrize(
-    ("link", "host"),
+    ("link", "origin"),
     [
-        ("https://evil.example.com/api/v2/tickets?page=2", "evil.example.com"),
-        ("http://acme.freshservice.com/api/v2/tickets?page=2", "acme.freshservice.com"),
-        ("https://acme.freshservice.com:8443/api/v2/tickets?page=2", "acme.freshservice.com"),
+        ("https://evil.example.com/api/v2/tickets?page=2", "https://evil.example.com:443"),
+        ("http://acme.freshservice.com/api/v2/tickets?page=2", "http://acme.freshservice.com:80"),
+        (
+            "https://acme.freshservice.com:8443/api/v2/tickets?page=2",
+            "https://acme.freshservice.com:8443",
+        ),
     ],
     ids=["other-host", "other-scheme", "other-port"],
 )
-def test_it_refuses_a_next_link_to_another_host(requests_mock, client, link, host):
+def test_it_refuses_a_next_link_to_another_origin_and_names_it(requests_mock, client, link, origin):
     elsewhere = requests_mock.get(link, json={"tickets": []})
     requests_mock.get(TICKETS_URL, **OK, headers=next_link(link))
 
@@ -641,34 +727,64 @@ def test_it_refuses_a_next_link_to_another_host(requests_mock, client, link, hos
         fetch(client)
 
     assert str(raised.value) == (
-        f"Freshservice's next-page link points at {host}, not at FRESH_ENDPOINT's "
-        "https://acme.freshservice.com; refused so the API key never leaves for another host. "
-        "Check FRESH_ENDPOINT is the account's own address."
+        f"Freshservice's next-page link points at {origin}, not at FRESH_ENDPOINT's "
+        "https://acme.freshservice.com:443; refused so the API key never leaves for another "
+        "host. Check FRESH_ENDPOINT is the account's own address."
     )
     assert not elsewhere.called
     assert_calls(requests_mock, client, 1)
 
 
-def test_it_follows_a_relative_next_link_on_the_same_host(requests_mock, client):
-    requests_mock.get(TICKETS_URL, **OK, headers=next_link(f"/api/v2/tickets?{FIRST_QUERY}&page=2"))
-    requests_mock.get(PAGE_2_URL, json=make_page(make_ticket(id=302)))
+def test_it_refuses_a_next_link_it_cannot_read(requests_mock, client):
+    requests_mock.get(TICKETS_URL, **OK, headers=next_link("ftp://acme.freshservice.com/page2"))
+
+    with pytest.raises(FreshworksResponseError, match="link points at an unreadable address, "):
+        fetch(client)
+
+    assert_calls(requests_mock, client, 1)
+
+
+def test_a_relative_next_link_only_says_that_another_page_follows(requests_mock, client):
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": next_link("/api/v2/tickets?filter=all_tickets&page=2")},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
 
     pages = fetch(client)
 
     assert [[ticket.id for ticket in page] for page in pages] == [[301], [302]]
     assert_calls(requests_mock, client, 2)
+    assert query_of(requests_mock.last_request.url) == ticket_query(2)
 
 
-def test_it_refuses_a_next_link_it_has_already_followed(requests_mock, client):
-    requests_mock.get(TICKETS_URL, **OK, headers=next_link(PAGE_2_URL))
-    requests_mock.get(PAGE_2_URL, **OK, headers=next_link(FIRST_URL))
+def test_it_stops_when_an_empty_page_still_says_more_follow(requests_mock, client):
+    requests_mock.get(
+        TICKETS_URL,
+        [{**OK, "headers": vendor_link(2)}, {"json": {"tickets": []}, "headers": vendor_link(3)}],
+    )
 
     with pytest.raises(FreshworksResponseError) as raised:
         fetch(client)
 
     assert str(raised.value) == (
-        "Freshservice's next-page link goes back to a page already read "
-        f"(/api/v2/tickets?{FIRST_QUERY}); stopped to avoid a loop. Try again later."
+        "Freshservice's page 2 of /api/v2/tickets was empty yet its link says more follow; "
+        "stopped to avoid an endless loop. Try again later."
+    )
+    assert_calls(requests_mock, client, 2)
+
+
+def test_it_stops_when_a_page_repeats_the_one_before_and_says_more_follow(requests_mock, client):
+    requests_mock.get(TICKETS_URL, **OK, headers=vendor_link(2))
+
+    with pytest.raises(FreshworksResponseError) as raised:
+        fetch(client)
+
+    assert str(raised.value) == (
+        "Freshservice's page 2 of /api/v2/tickets repeated page 1 yet its link says more "
+        "follow; stopped to avoid an endless loop. Try again later."
     )
     assert_calls(requests_mock, client, 2)
 
@@ -716,6 +832,8 @@ def test_closure_time_is_resolved_else_closed_else_updated(resolved_at, closed_a
         ({"endpoint": "acme.freshservice.com/api/v2/"}, "FRESH_ENDPOINT is not an http"),
         ({"timeout": 0}, "FRESH_TIMEOUT_SECONDS must be a positive number"),
         ({"max_wait": -1}, "FRESH_MAX_WAIT_SECONDS must be 0 or more"),
+        ({"budget_reserve": -0.1}, "FRESH_BUDGET_RESERVE must be a fraction from 0 up to"),
+        ({"budget_reserve": 1}, "FRESH_BUDGET_RESERVE must be a fraction from 0 up to"),
     ],
 )
 def test_it_refuses_unusable_settings(make_client, overrides, message):
@@ -790,3 +908,472 @@ def test_it_logs_one_line_per_retry_and_wait(requests_mock, client, freshworks_l
         ),
     ]
     assert_calls(requests_mock, client, 4)
+
+
+# --- the group --------------------------------------------------------------------------------
+
+
+def test_it_reads_the_group_with_its_name_and_workspace(requests_mock, client):
+    requests_mock.get(GROUP_URL, json=make_group(name="Service Desk", workspace_id=5))
+
+    group = client.get_group(GROUP_ID)
+
+    assert group == Group(id=GROUP_ID, name="Service Desk", workspace_id=5)
+    assert_calls(requests_mock, client, 1)
+    assert requests_mock.last_request.url == GROUP_URL
+    assert client.credits == 1
+
+
+def test_a_group_without_a_workspace_has_none(requests_mock, client):
+    requests_mock.get(GROUP_URL, json=make_group(workspace_id=None))
+
+    assert client.get_group(GROUP_ID).workspace_id is None
+
+
+def test_an_unknown_group_names_fresh_group_id(requests_mock, client, sleeps):
+    requests_mock.get(GROUP_URL, status_code=404, text="")
+
+    with pytest.raises(FreshworksGroupNotFoundError) as raised:
+        client.get_group(GROUP_ID)
+
+    assert isinstance(raised.value, FreshworksNotFoundError)
+    assert str(raised.value) == (
+        "Freshservice has no agent group 18000294963 (404 on /api/v2/groups/18000294963): check "
+        "FRESH_GROUP_ID is the id of your team's agent group in this account."
+    )
+    assert raised.value.__cause__ is None
+    assert sleeps == []
+    assert_calls(requests_mock, client, 1)
+
+
+def test_a_role_that_may_not_view_groups_is_told_so(requests_mock, client):
+    requests_mock.get(GROUP_URL, status_code=403, text="")
+
+    with pytest.raises(FreshworksAuthError) as raised:
+        client.get_group(GROUP_ID)
+
+    assert str(raised.value) == (
+        "Freshservice refused access (403): the agent whose key is in FRESH_API has a role "
+        "without permission to view agents and agent groups; give it one that can."
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"groups": []}, "Freshservice answered /api/v2/groups/18000294963 without a group: "),
+        ({"group": {"id": GROUP_ID, "name": None}}, "group 18000294963 with an unreadable name"),
+        ({"group": {"id": "x", "name": "Desk"}}, "group 18000294963 with an unreadable id ('x')"),
+        (
+            {"group": {"id": GROUP_ID, "name": "Desk", "workspace_id": "two"}},
+            "group 18000294963 with an unreadable workspace_id ('two')",
+        ),
+    ],
+    ids=["no-group", "no-name", "bad-id", "bad-workspace"],
+)
+def test_it_refuses_a_group_answer_it_cannot_read(requests_mock, client, body, message):
+    requests_mock.get(GROUP_URL, json=body)
+
+    with pytest.raises(FreshworksResponseError, match=re.escape(message)):
+        client.get_group(GROUP_ID)
+
+
+# --- the agents -------------------------------------------------------------------------------
+
+
+def agent_query(active: str, page: int) -> dict[str, list[str]]:
+    return {"active": [active], "per_page": ["100"], "page": [str(page)]}
+
+
+def test_it_lists_250_agents_over_three_pages_inactive_ones_included(requests_mock, client):
+    active = [make_agent(id=21000000000 + n, first_name=f"Agent{n}") for n in range(200)]
+    inactive = [
+        make_agent(id=21000000200 + n, first_name=f"Gone{n}", active=False) for n in range(50)
+    ]
+    requests_mock.get(
+        f"{AGENTS_URL}?active=true",
+        [
+            {"json": make_agent_page(*active[:100]), "headers": vendor_link(2, AGENTS_URL)},
+            {"json": make_agent_page(*active[100:])},
+        ],
+    )
+    requests_mock.get(f"{AGENTS_URL}?active=false", json=make_agent_page(*inactive))
+
+    agents = client.list_agents()
+
+    assert len(agents) == 250
+    assert [agent.id for agent in agents] == [21000000000 + n for n in range(250)]
+    assert sum(not agent.active for agent in agents) == 50
+    assert agents[0] == Agent(
+        id=21000000000,
+        first_name="Agent0",
+        last_name="Quinn",
+        email="freya.quinn@example.com",
+        active=True,
+    )
+    assert agents[-1].first_name == "Gone49"
+    assert not agents[-1].active
+    assert_calls(requests_mock, client, 3)
+    assert [query_of(request.url) for request in requests_mock.request_history] == [
+        agent_query("true", 1),
+        agent_query("true", 2),
+        agent_query("false", 1),
+    ]
+    assert client.credits == 3
+
+
+def test_it_reads_agents_without_last_name_or_email(requests_mock, client):
+    nameless = make_agent(id=2, first_name=" Temp ", last_name=None, email=None)
+    del nameless["active"]  # then the listing it came from says
+    requests_mock.get(f"{AGENTS_URL}?active=true", json=make_agent_page(nameless))
+    requests_mock.get(f"{AGENTS_URL}?active=false", json=make_agent_page())
+
+    assert client.list_agents() == [
+        Agent(id=2, first_name="Temp", last_name="", email=None, active=True)
+    ]
+
+
+def test_an_agent_in_both_listings_is_listed_once(requests_mock, client):
+    requests_mock.get(f"{AGENTS_URL}?active=true", json=make_agent_page(make_agent(id=1)))
+    requests_mock.get(
+        f"{AGENTS_URL}?active=false",
+        json=make_agent_page(make_agent(id=1, active=False), make_agent(id=2, active=False)),
+    )
+
+    assert [(agent.id, agent.active) for agent in client.list_agents()] == [(1, True), (2, False)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("id", None, "agent number 1 of a page without a numeric id (got None)"),
+        ("active", "yes", "agent 7 with an unreadable active ('yes')"),
+        ("email", 42, "agent 7 with an unreadable email (42)"),
+        ("first_name", ["Freya"], "agent 7 with an unreadable first_name (['Freya'])"),
+    ],
+)
+def test_it_refuses_an_agent_with_an_unreadable_field(requests_mock, client, field, value, message):
+    agent = make_agent(id=7)
+    agent[field] = value
+    requests_mock.get(f"{AGENTS_URL}?active=true", json=make_agent_page(agent))
+
+    with pytest.raises(FreshworksResponseError) as raised:
+        client.list_agents()
+
+    assert str(raised.value) == f"Freshservice sent {message}; try again later."
+
+
+def test_it_reports_an_agents_answer_without_a_list_of_agents(requests_mock, client):
+    requests_mock.get(AGENTS_URL, json={"agent": {}})
+
+    with pytest.raises(FreshworksResponseError) as raised:
+        client.list_agents()
+
+    assert str(raised.value) == (
+        "Freshservice answered /api/v2/agents without a list of agents: check FRESH_ENDPOINT is "
+        "the API address, e.g. https://acme.freshservice.com/api/v2/"
+    )
+
+
+def test_the_agents_list_refuses_a_link_to_another_origin(requests_mock, client):
+    requests_mock.get(
+        AGENTS_URL,
+        json=make_agent_page(make_agent(id=1)),
+        headers=next_link("https://evil.example.com:8443/api/v2/agents?page=2"),
+    )
+
+    with pytest.raises(
+        FreshworksResponseError, match=re.escape("points at https://evil.example.com:8443, ")
+    ):
+        client.list_agents()
+
+    assert_calls(requests_mock, client, 1)
+
+
+# --- the shared rate budget -------------------------------------------------------------------
+
+# 42.4 s into the minute: the next minute starts 17.6 s later, waited as 18 s.
+CLOCK = datetime(2026, 11, 26, 8, 0, 42, 400000, tzinfo=UTC)
+
+
+@pytest.fixture
+def waits() -> list[tuple[float, str]]:
+    """Every wait reported to on_wait, in order."""
+    return []
+
+
+@pytest.fixture
+def budgeted(make_client: MakeClient, waits: list[tuple[float, str]]) -> FreshserviceClient:
+    """A client with the default 20 % reserve, a fixed clock and an on_wait that records."""
+    return make_client(clock=lambda: CLOCK, on_wait=lambda s, reason: waits.append((s, reason)))
+
+
+def test_it_exposes_the_last_rate_limit_headers_seen(requests_mock, budgeted):
+    assert (budgeted.rate_limit_total, budgeted.rate_limit_remaining) == (None, None)
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2) | budget(total=200, remaining=197, used=3)},
+            {"json": make_page(make_ticket(id=302)), "headers": budget(total=200, remaining=194)},
+        ],
+    )
+
+    fetch(budgeted)
+
+    assert (budgeted.rate_limit_total, budgeted.rate_limit_remaining) == (200, 194)
+
+
+def test_a_budget_below_the_reserve_waits_for_the_next_minute(
+    requests_mock, budgeted, sleeps, waits
+):
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2) | budget(total=100, remaining=19, used=3)},
+            {
+                "json": make_page(make_ticket(id=302)),
+                "headers": vendor_link(3) | budget(total=100, remaining=97, used=3),
+            },
+            {"json": make_page(make_ticket(id=303)), "headers": budget(total=100, remaining=5)},
+        ],
+    )
+
+    pages = fetch(budgeted)
+
+    assert [[ticket.id for ticket in page] for page in pages] == [[301], [302], [303]]
+    # One wait, before page 2; none before page 3; none after the last page either.
+    assert sleeps == [18]
+    assert waits == [(18, "Freshservice budget low (19 of 100 credits left, 20 kept in reserve)")]
+    assert budgeted.waited_seconds == 18
+    assert_calls(requests_mock, budgeted, 3)
+
+
+def test_a_budget_at_the_reserve_does_not_wait(requests_mock, budgeted, sleeps):
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2) | budget(total=140, remaining=28)},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
+
+    fetch(budgeted)
+
+    assert sleeps == []
+
+
+def test_a_reserve_of_zero_never_waits(requests_mock, make_client, sleeps):
+    client = make_client(budget_reserve=0, clock=lambda: CLOCK)
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2) | budget(total=100, remaining=0)},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
+
+    fetch(client)
+
+    assert sleeps == []
+    assert_calls(requests_mock, client, 2)
+
+
+def test_the_reserve_applies_to_every_call_of_the_client(requests_mock, budgeted, sleeps):
+    requests_mock.get(GROUP_URL, json=make_group(), headers=budget(total=100, remaining=3))
+    requests_mock.get(f"{AGENTS_URL}?active=true", json=make_agent_page(make_agent(id=1)))
+    requests_mock.get(f"{AGENTS_URL}?active=false", json=make_agent_page())
+
+    budgeted.get_group(GROUP_ID)
+    budgeted.list_agents()
+
+    assert sleeps == [18]
+    assert_calls(requests_mock, budgeted, 3)
+
+
+def test_a_reserve_wait_beyond_the_wait_budget_fails_at_once(
+    requests_mock, make_client, sleeps, waits
+):
+    client = make_client(max_wait=10, clock=lambda: CLOCK, on_wait=lambda *wait: waits.append(wait))
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2) | budget(total=100, remaining=12, used=3)},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
+
+    with pytest.raises(FreshworksRateLimitError) as raised:
+        fetch(client)
+
+    assert str(raised.value) == (
+        "Freshservice's per-minute budget is nearly spent (12 of 100 credits left, 20 kept in "
+        "reserve for the account's other integrations) and waiting 18 s for the next minute "
+        "before /api/v2/tickets would exceed the 10 s wait budget (0 s already waited): try "
+        "again later, lower FRESH_BUDGET_RESERVE, or allow a longer wait "
+        "(FRESH_MAX_WAIT_SECONDS, or --max-wait for a backfill)."
+    )
+    assert sleeps == []
+    assert waits == []
+    assert_calls(requests_mock, client, 1)
+
+
+def test_reserve_waits_and_retry_after_share_one_wait_budget(
+    requests_mock, make_client, sleeps, waits
+):
+    client = make_client(max_wait=40, clock=lambda: CLOCK, on_wait=lambda *wait: waits.append(wait))
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {"status_code": 429, "headers": {"Retry-After": "30"} | budget(total=100, remaining=0)},
+            {**OK, "headers": vendor_link(2) | budget(total=100, remaining=10)},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
+
+    with pytest.raises(FreshworksRateLimitError, match=r"the 40 s wait budget \(30 s already"):
+        fetch(client)
+
+    # The 429 is waited out once, as asked; its Remaining of 0 adds no reserve wait of its own.
+    assert sleeps == [30]
+    assert waits == [(30, "Freshservice rate limit hit (429 on /api/v2/tickets)")]
+    assert client.waited_seconds == 30
+    assert_calls(requests_mock, client, 2)
+
+
+def test_it_logs_each_reserve_wait_on_one_line(requests_mock, budgeted, freshworks_log):
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2) | budget(total=100, remaining=4)},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
+
+    fetch(budgeted)
+
+    assert [(record.levelname, record.getMessage()) for record in freshworks_log.records] == [
+        (
+            "WARNING",
+            "Freshservice budget low (4 of 100 credits left, 20 kept in reserve) before "
+            "/api/v2/tickets; waiting 18 s for the next minute (18 of 120 s used)",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("moment", "wait"),
+    [
+        (datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC), 60),
+        (datetime(2026, 11, 26, 8, 0, 59, 900000, tzinfo=UTC), 1),
+        (datetime(2026, 11, 26, 8, 59, 30, tzinfo=UTC), 30),
+    ],
+    ids=["on-the-minute", "just-before", "across-the-hour"],
+)
+def test_the_reserve_wait_lasts_until_the_next_minute(
+    requests_mock, make_client, sleeps, moment, wait
+):
+    client = make_client(clock=lambda: moment)
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2) | budget(total=100, remaining=1)},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
+
+    fetch(client)
+
+    assert sleeps == [wait]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Ratelimit-Remaining": "3"},
+        budget(total=100, remaining=3) | {"X-Ratelimit-Total": "?"},
+    ],
+    ids=["none", "no-total", "unreadable-total"],
+)
+def test_without_a_readable_budget_it_does_not_wait(requests_mock, budgeted, sleeps, headers):
+    requests_mock.get(
+        TICKETS_URL,
+        [{**OK, "headers": vendor_link(2) | headers}, {"json": make_page(make_ticket(id=302))}],
+    )
+
+    fetch(budgeted)
+
+    assert sleeps == []
+
+
+def test_retry_after_waits_are_reported_to_on_wait(requests_mock, budgeted, waits):
+    requests_mock.get(TICKETS_URL, [{"status_code": 429, "headers": {"Retry-After": "7"}}, OK])
+
+    fetch(budgeted)
+
+    assert waits == [(7, "Freshservice rate limit hit (429 on /api/v2/tickets)")]
+
+
+# --- credits ----------------------------------------------------------------------------------
+
+
+def test_each_ticket_page_costs_three_credits_and_every_other_call_one(requests_mock, client):
+    requests_mock.get(
+        TICKETS_URL,
+        [
+            {**OK, "headers": vendor_link(2)},
+            {"json": make_page(make_ticket(id=302)), "headers": vendor_link(3)},
+            {"json": make_page(make_ticket(id=303))},
+        ],
+    )
+    requests_mock.get(GROUP_URL, json=make_group())
+    requests_mock.get(f"{AGENTS_URL}?active=true", json=make_agent_page(make_agent(id=1)))
+    requests_mock.get(f"{AGENTS_URL}?active=false", json=make_agent_page())
+
+    fetch(client)
+    assert client.credits == 9
+    client.get_group(GROUP_ID)
+    assert client.credits == 10
+    client.list_agents()
+    assert client.credits == 12
+    assert client.api_calls == 6
+
+
+def test_retried_calls_cost_credits_too(requests_mock, client):
+    requests_mock.get(
+        TICKETS_URL,
+        [{"status_code": 503}, {"status_code": 429, "headers": {"Retry-After": "1"}}, OK],
+    )
+
+    fetch(client)
+
+    assert client.api_calls == 3
+    assert client.credits == 9
+
+
+# --- plain HTTP -------------------------------------------------------------------------------
+
+
+def test_it_refuses_a_plain_http_endpoint(make_client):
+    with pytest.raises(FreshworksConfigError) as raised:
+        make_client(endpoint="http://acme.freshservice.com/api/v2/")
+
+    assert str(raised.value) == (
+        "FRESH_ENDPOINT uses plain http://, but Freshservice requires HTTPS: set it to the "
+        "https:// address of your account, e.g. https://acme.freshservice.com/api/v2/"
+    )
+
+
+def test_it_talks_plain_http_when_allowed(requests_mock, make_client):
+    client = make_client(endpoint="http://127.0.0.1:8765/api/v2/", allow_http=True)
+    requests_mock.get(
+        "http://127.0.0.1:8765/api/v2/tickets",
+        [
+            {**OK, "headers": next_link("http://127.0.0.1:8765/api/v2/tickets?page=2")},
+            {"json": make_page(make_ticket(id=302))},
+        ],
+    )
+
+    assert [len(page) for page in fetch(client)] == [1, 1]
+    assert_calls(requests_mock, client, 2)
+    assert requests_mock.last_request.url.startswith("http://127.0.0.1:8765/api/v2/tickets?")
