@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -20,10 +20,12 @@ GROUP_ID = 18000294963
 def sleeps(monkeypatch) -> list[float]:
     """Every sleep the client asks for (Retry-After, backoff), recorded instead of slept."""
     recorded: list[float] = []
-    monkeypatch.setattr(
-        "tickets.services.sync.FreshserviceClient",
-        functools.partial(FreshserviceClient, sleep=recorded.append),
-    )
+
+    def client(**options: Any) -> FreshserviceClient:
+        # allow_http: the tests' stand-in Freshservice listens on plain loopback HTTP.
+        return FreshserviceClient(**options | {"sleep": recorded.append, "allow_http": True})
+
+    monkeypatch.setattr("tickets.services.sync.FreshserviceClient", client)
     return recorded
 
 

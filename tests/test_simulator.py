@@ -79,6 +79,7 @@ def make_client(
             "endpoint": sim.endpoint,
             "timeout": 5,
             "sleep": sleeps.append,
+            "allow_http": True,
         } | options
         return FreshserviceClient(**options)
 
@@ -282,7 +283,11 @@ def test_an_exhausted_budget_answers_429_with_retry_after(make_sim):
 def test_the_client_gives_up_when_the_wait_would_exceed_its_budget(make_sim, sleeps):
     sim = make_sim(per_minute=3)
     client = FreshserviceClient(
-        api_key=API_KEY, endpoint=sim.endpoint, max_wait=90, sleep=sleeps.append
+        api_key=API_KEY,
+        endpoint=sim.endpoint,
+        max_wait=90,
+        sleep=sleeps.append,
+        allow_http=True,
     )
 
     with pytest.raises(FreshworksRateLimitError, match="429"):

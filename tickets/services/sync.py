@@ -187,6 +187,8 @@ def build_client(*, max_wait: float | None = None) -> FreshserviceClient:
         timeout=settings.FRESH_TIMEOUT_SECONDS,
         max_wait=settings.FRESH_MAX_WAIT_SECONDS if max_wait is None else max_wait,
         workspace_id=settings.FRESH_WORKSPACE_ID,
+        # The demo's stand-in Freshservice listens on plain loopback HTTP.
+        allow_http=settings.DEMO_MODE,
     )
 
 
