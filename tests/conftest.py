@@ -21,7 +21,7 @@ def sleeps(monkeypatch) -> list[float]:
     """Every sleep the client asks for (Retry-After, backoff), recorded instead of slept."""
     recorded: list[float] = []
     monkeypatch.setattr(
-        "tickets.services.sync.FreshserviceClient",
+        "tickets.services.sync.fetch.FreshserviceClient",
         functools.partial(FreshserviceClient, sleep=recorded.append),
     )
     return recorded

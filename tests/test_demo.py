@@ -197,7 +197,7 @@ def test_stop_shuts_the_simulator_and_the_hourly_thread_down(start, monkeypatch)
 
 def test_a_failing_backfill_is_reported_and_the_site_still_starts(start, monkeypatch):
     def refuse(**kwargs):
-        raise demo_service.SyncError("Freshservice kept failing.")
+        raise demo_service.SyncFailed("Freshservice kept failing.")
 
     monkeypatch.setattr(demo_service, "sync_closures", refuse)
     out = io.StringIO()

@@ -10,13 +10,8 @@ from __future__ import annotations
 import logging
 
 from tickets.models import SyncRun
-from tickets.services.sync import (
-    SyncFailed,
-    SyncInProgress,
-    SyncNotConfigured,
-    SyncRateLimited,
-    sync_closures,
-)
+from tickets.services.sync import SyncFailed, SyncRefused, sync_closures
+from tickets.wording import describe_sync
 
 logger = logging.getLogger("tickets.cron")
 
@@ -25,12 +20,13 @@ def scheduled_sync() -> bool:
     """Sync today (which also picks up late changes to earlier days). True when it synced."""
     try:
         sync_closures(trigger=SyncRun.Trigger.SCHEDULE)
-    except (SyncRateLimited, SyncInProgress) as exc:
-        logger.info("Scheduled sync skipped: %s", exc)
-    except SyncFailed:
-        pass  # the sync logged the reason and recorded the failed SyncRun
-    except SyncNotConfigured as exc:
-        logger.error("Scheduled sync cannot run: %s", exc)
+    except SyncRefused as refusal:
+        logger.info("Scheduled sync: %s", describe_sync(refusal))
+    except SyncFailed as failure:
+        # A sync that ran logged its reason and recorded the failed SyncRun; one that could not
+        # run (not configured) is logged here.
+        if failure.run is None:
+            logger.error("Scheduled sync: %s", describe_sync(failure))
     else:
         return True
     return False

@@ -30,7 +30,7 @@ from tickets import selectors
 from tickets.cron import scheduled_sync
 from tickets.models import SyncRun
 from tickets.services.mapping import refresh_user_mappings
-from tickets.services.sync import SyncError, SyncResult, sync_closures
+from tickets.services.sync import SyncFailed, SyncRefused, SyncResult, sync_closures
 
 logger = logging.getLogger("tickets.demo")
 
@@ -197,7 +197,7 @@ def _backfill_or_catch_up(stdout: Writer) -> SyncResult | None:
             force=True,
             max_wait=BACKFILL_MAX_WAIT_SECONDS,
         )
-    except SyncError as exc:
+    except (SyncRefused, SyncFailed) as exc:
         _say(stdout, f"The demo backfill failed: {exc} The hourly sync will try again.")
         return None
     _say(
