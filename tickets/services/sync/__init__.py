@@ -103,9 +103,10 @@ def sync_closures(
         check_range(first, last, today=today)
     except DateRangeError as exc:
         raise SyncRequestError(str(exc)) from None
-    with nullcontext(client) if client is not None else build_client(max_wait=max_wait) as client:
+    # A client handed in stays open for its owner; one built here is closed after the sync.
+    with nullcontext(client) if client is not None else build_client(max_wait=max_wait) as upstream:
         return _run_leased(
-            first=first, last=last, trigger=trigger, force=force, client=client, on_page=on_page
+            first=first, last=last, trigger=trigger, force=force, client=upstream, on_page=on_page
         )
 
 
