@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from freshworks.ids import IdsFileError
 from tickets import selectors
 from tickets.exports import closures_csv_response
+from tickets.freshservice_config import freshservice_config
 from tickets.models import (
     ClosedTicket,
     FreshworksUserMapping,
@@ -422,7 +423,7 @@ class FreshworksUserMappingAdmin(ForceSyncPermissionMixin, admin.ModelAdmin):
             "title": "Agents with closures but no IDs.txt line",
             "opts": self.opts,
             "agents": selectors.unmapped_agents(),
-            "ids_file": settings.FRESH_IDS_FILE,
+            "ids_file": freshservice_config().ids_file,
             "can_refresh_mappings": self.has_force_sync_permission(request),
         }
         request.current_app = self.admin_site.name

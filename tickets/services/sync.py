@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from freshworks.client import FreshserviceClient, FreshworksError, Ticket
 from tickets import selectors
+from tickets.freshservice_config import FreshserviceConfig, freshservice_config
 from tickets.models import (
     ClosedTicket,
     FreshworksUserMapping,
@@ -167,13 +168,14 @@ def sync_closures(
 
 
 def build_client(*, max_wait: float | None = None) -> FreshserviceClient:
-    """A client from the settings; SyncNotConfigured names whatever is missing."""
+    """A client from `freshservice_config()`; SyncNotConfigured names whatever is missing."""
+    config = freshservice_config()
     missing = [
         name
         for name, value in (
-            ("FRESH_API", settings.FRESH_API),
-            ("FRESH_ENDPOINT", settings.FRESH_ENDPOINT),
-            ("FRESH_GROUP_ID", settings.FRESH_GROUP_ID),
+            ("FRESH_API", config.api_key),
+            ("FRESH_ENDPOINT", config.endpoint),
+            ("FRESH_GROUP_ID", config.group_id),
         )
         if not value
     ]
@@ -182,11 +184,11 @@ def build_client(*, max_wait: float | None = None) -> FreshserviceClient:
             f"Freshservice is not configured: set {', '.join(missing)} (see .env.example)."
         )
     return FreshserviceClient(
-        api_key=settings.FRESH_API,
-        endpoint=settings.FRESH_ENDPOINT,
-        timeout=settings.FRESH_TIMEOUT_SECONDS,
-        max_wait=settings.FRESH_MAX_WAIT_SECONDS if max_wait is None else max_wait,
-        workspace_id=settings.FRESH_WORKSPACE_ID,
+        api_key=config.api_key,
+        endpoint=config.endpoint,
+        timeout=config.timeout,
+        max_wait=config.max_wait if max_wait is None else max_wait,
+        workspace_id=config.workspace_id,
     )
 
 
@@ -208,11 +210,12 @@ def fetch_start(*, first: date, force: bool) -> datetime:
     return incremental
 
 
-def counts_as_closed(ticket: Ticket) -> bool:
+def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -> bool:
     """SPEC §5: in the group, in a closed status, with a responder."""
+    config = config or freshservice_config()
     return (
-        ticket.group_id == settings.FRESH_GROUP_ID
-        and ticket.status in settings.FRESH_CLOSED_STATUSES
+        ticket.group_id == config.group_id
+        and ticket.status in config.closed_statuses
         and ticket.responder_id is not None
     )
 
@@ -326,12 +329,13 @@ def _apply(
 ) -> list[date]:
     """Write what was fetched; returns the days whose counts were recomputed."""
     fetched = list(tickets)
+    config = freshservice_config()
     counting = {
         ticket.id: _Closure(
             ticket.responder_id, ticket.status, ticket.closure_time, closure_date(ticket)
         )
         for ticket in fetched
-        if counts_as_closed(ticket)
+        if counts_as_closed(ticket, config)
     }
     existing = {
         ticket_id: _Closure(*stored)
@@ -563,6 +567,6 @@ def _conflict_target(fields: list[str]) -> list[str] | None:
 def _one_line(text: str) -> str:
     """Errors go into one log line and one database field; never let the key slip in."""
     line = " ".join(text.split())
-    if settings.FRESH_API:
-        line = line.replace(settings.FRESH_API, "[FRESH_API]")
+    if key := freshservice_config().api_key:
+        line = line.replace(key, "[FRESH_API]")
     return line[:1000]
