@@ -35,10 +35,11 @@ UNTHROTTLED = 1_000_000
 class FakeFreshservice:
     """Answers every request to ENDPOINT's host with the stand-in's API over hand-put tickets.
 
-    `put` adds tickets shown as they are, whatever the time; pages hold 100 unless `per_page`
-    says fewer. `calls` counts the requests, `asked_since` the `updated_since` of each fetch
-    (its first page), `fail_on_page = N` answers page N with a 500 until set back to None, and
-    `before_answer()` runs before each answer (a test may hold one back there).
+    `put` adds tickets shown as they are, whatever the time; pages hold what the client asks
+    for (100) unless `per_page` says otherwise. `calls` counts the requests, `asked_since` the
+    `updated_since` of each fetch (its first page), `fail_on_page = N` answers page N with a 500
+    until set back to None, and `before_answer()` runs before each answer (a test may hold one
+    back there).
     """
 
     def __init__(self, requests_mock: Any, *, per_page: int | None = None) -> None:

@@ -6,7 +6,8 @@ the settings (`FRESH_*`, `DEMO_MODE`), which are never rewritten at run time.
 The one other source: a process that serves its own stand-in Freshservice (demo mode's
 `manage.py runsite`) hands its configuration over with `override_freshservice_config(config)`.
 It holds for every thread of the process (the web requests behind the sync button, the admin's
-actions, the hourly sync) until the block ends. Production code never calls it.
+actions, the hourly sync) until the block ends. Production code never calls it (the benchmarks,
+which serve the same stand-in, do).
 """
 
 from __future__ import annotations
