@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from tickets import selectors
+from tickets.freshservice_config import freshservice_config
 from tickets.roles import FORCE_SYNC, VIEW_SYNC_STATS
 
 
@@ -42,7 +43,7 @@ def unmapped_agents(request: HttpRequest, model_admin: admin.ModelAdmin) -> Temp
         **_page(request, model_admin),
         "title": "Agents with closures but no IDs.txt line",
         "agents": selectors.unmapped_agents(),
-        "ids_file": settings.FRESH_IDS_FILE,
+        "ids_file": freshservice_config().ids_file,
         "can_refresh_mappings": request.user.has_perm(FORCE_SYNC),
     }
     return TemplateResponse(request, "admin/tickets/unmapped_agents.html", context)

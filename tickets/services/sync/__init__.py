@@ -23,13 +23,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from freshworks.client import FreshserviceClient, FreshworksError, Ticket
 from tickets import selectors
 from tickets.dates import DateRangeError, check_range, dates_label
+from tickets.freshservice_config import freshservice_config
 from tickets.models import SyncLease, SyncRun
 from tickets.services.sync.errors import (
     LeaseLost,
@@ -239,6 +239,6 @@ def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:
 def _one_line(text: str) -> str:
     """Errors go into one log line and one database field; never let the key slip in."""
     line = " ".join(text.split())
-    if settings.FRESH_API:
-        line = line.replace(settings.FRESH_API, "[FRESH_API]")
+    if key := freshservice_config().api_key:
+        line = line.replace(key, "[FRESH_API]")
     return line[:1000]

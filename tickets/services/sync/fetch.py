@@ -1,4 +1,4 @@
-"""Reading Freshservice for a sync: the client from the settings, where to start, the paging."""
+"""Reading Freshservice for a sync: the client from the configuration, the start, the paging."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
-
 from freshworks.client import FreshserviceClient, Ticket
 from tickets import dates, selectors
+from tickets.freshservice_config import freshservice_config
 from tickets.models import SyncLease
 from tickets.services.sync.errors import LeaseLost, SyncNotConfigured
 
@@ -21,13 +20,14 @@ LEASE_RENEW_SECONDS = 30
 
 
 def build_client(*, max_wait: float | None = None) -> FreshserviceClient:
-    """A client from the settings; SyncNotConfigured names whatever is missing."""
+    """A client from `freshservice_config()`; SyncNotConfigured names whatever is missing."""
+    config = freshservice_config()
     missing = [
         name
         for name, value in (
-            ("FRESH_API", settings.FRESH_API),
-            ("FRESH_ENDPOINT", settings.FRESH_ENDPOINT),
-            ("FRESH_GROUP_ID", settings.FRESH_GROUP_ID),
+            ("FRESH_API", config.api_key),
+            ("FRESH_ENDPOINT", config.endpoint),
+            ("FRESH_GROUP_ID", config.group_id),
         )
         if not value
     ]
@@ -36,11 +36,11 @@ def build_client(*, max_wait: float | None = None) -> FreshserviceClient:
             f"Freshservice is not configured: set {', '.join(missing)} (see .env.example)."
         )
     return FreshserviceClient(
-        api_key=settings.FRESH_API,
-        endpoint=settings.FRESH_ENDPOINT,
-        timeout=settings.FRESH_TIMEOUT_SECONDS,
-        max_wait=settings.FRESH_MAX_WAIT_SECONDS if max_wait is None else max_wait,
-        workspace_id=settings.FRESH_WORKSPACE_ID,
+        api_key=config.api_key,
+        endpoint=config.endpoint,
+        timeout=config.timeout,
+        max_wait=config.max_wait if max_wait is None else max_wait,
+        workspace_id=config.workspace_id,
     )
 
 

@@ -11,24 +11,25 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
 from freshworks.client import Ticket
 from tickets import dates
+from tickets.freshservice_config import FreshserviceConfig, freshservice_config
 from tickets.models import ClosedTicket, FreshworksUserMapping, TicketClosure, TicketSyncMetadata
 
 # SQLite allows a limited number of query parameters; stay well below it.
 CHUNK = 500
 
 
-def counts_as_closed(ticket: Ticket) -> bool:
+def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -> bool:
     """SPEC §5: in the group, in a closed status, with a responder."""
+    config = config or freshservice_config()
     return (
-        ticket.group_id == settings.FRESH_GROUP_ID
-        and ticket.status in settings.FRESH_CLOSED_STATUSES
+        ticket.group_id == config.group_id
+        and ticket.status in config.closed_statuses
         and ticket.responder_id is not None
     )
 
@@ -52,12 +53,13 @@ def apply_fetched(
 ) -> list[date]:
     """Write what was fetched; returns the days whose counts were recomputed."""
     fetched = list(tickets)
+    config = freshservice_config()  # read once, not once per ticket
     counting = {
         ticket.id: _Closure(
             ticket.responder_id, ticket.status, ticket.closure_time, closure_date(ticket)
         )
         for ticket in fetched
-        if counts_as_closed(ticket)
+        if counts_as_closed(ticket, config)
     }
     existing = {
         ticket_id: _Closure(*stored)
