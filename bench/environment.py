@@ -1,4 +1,4 @@
-"""What the benchmarks share: Django on a throwaway SQLite file, the stand-in Freshservice.
+"""What the benchmarks share: Django on a throwaway SQLite file, the demo's stand-in Freshservice.
 
 `setup_django` must run before anything imports the project's models, so the benchmark modules
 are imported by `bench.run` only after it. The environment is made hermetic first, as the test
@@ -135,42 +135,58 @@ class Clock:
         return self.now
 
 
+@dataclass(frozen=True)
+class StandIn:
+    """The demo's stand-in Freshservice as a benchmark drives it: its world and its server."""
+
+    world: Any  # demo.freshservice.world.World
+    server: Any  # demo.freshservice.server.FreshserviceServer
+    api_key: str
+
+    @property
+    def endpoint(self) -> str:
+        return self.server.endpoint
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests the stand-in received."""
+        return self.server.calls
+
+
 @contextmanager
-def stand_in(clock: Clock, *, agents: int, days: int) -> Iterator[Any]:
-    """A FreshserviceSimulator on a free port, the settings pointing at it (as demo mode does)."""
-    from django.conf import settings
+def stand_in(clock: Clock, *, agents: int, days: int) -> Iterator[StandIn]:
+    """The stand-in on a free port, and the sync pointed at it (as demo mode does it)."""
+    from dataclasses import replace
 
-    from freshworks.simulator import FreshserviceSimulator
+    from demo.freshservice.api import FreshserviceApi
+    from demo.freshservice.server import FreshserviceServer
+    from demo.freshservice.world import generate_world
+    from tickets.freshservice_config import FreshserviceConfig, override_freshservice_config
 
-    simulator = FreshserviceSimulator(
-        api_key=API_KEY,
-        agents=agents,
-        days=days,
-        tz="UTC",
-        per_minute=UNTHROTTLED,
-        clock=clock,
-    )
-    endpoint = simulator.start()
-    settings.FRESH_API = simulator.api_key
-    settings.FRESH_ENDPOINT = endpoint
-    settings.FRESH_GROUP_ID = simulator.group_id
-    settings.FRESH_WORKSPACE_ID = None
-    settings.DEMO_MODE = False
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+    world = generate_world(today=clock().date(), agents=agents, days=days, tz="UTC")
+    api = FreshserviceApi(world, api_key=API_KEY, per_minute=UNTHROTTLED, clock=clock)
+    with FreshserviceServer(api) as server:
+        config = replace(
+            FreshserviceConfig.from_settings(),
+            api_key=API_KEY,
+            endpoint=server.endpoint,
+            group_id=world.group_id,
+            workspace_id=None,
+            demo=True,  # the stand-in listens on plain loopback HTTP, as in demo mode
+        )
+        with override_freshservice_config(config):
+            yield StandIn(world, server, API_KEY)
 
 
-def ticket_changes(simulator: Any) -> list[list[datetime]]:
+def ticket_changes(stand_in: StandIn) -> list[list[datetime]]:
     """The moments of every change of every generated ticket, read from its final state.
 
     Every change a generated ticket goes through leaves its moment in its last state (created,
-    resolved, closed, status changed, pending, last updated); `visible_tickets` is public.
+    resolved, closed, status changed, pending, last updated).
     """
     forever = datetime(9999, 1, 1, tzinfo=UTC)
     changes = []
-    for ticket in simulator.visible_tickets(now=forever):
+    for ticket in stand_in.world.visible_tickets(now=forever):
         stats = ticket["stats"]
         stamps = (
             ticket["created_at"],

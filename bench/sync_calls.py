@@ -44,17 +44,17 @@ def run_calls(ctx: Context) -> Line:
     """A first sync of DAY with the stand-in's clock where exactly T tickets changed since 00:00."""
     clock = Clock(day_start(DAY) + timedelta(days=1))
     measured = []
-    with stand_in(clock, agents=AGENTS, days=2) as simulator:
-        firsts = first_updates(ticket_changes(simulator), day_start(DAY))
+    with stand_in(clock, agents=AGENTS, days=2) as upstream:
+        firsts = first_updates(ticket_changes(upstream), day_start(DAY))
         for size in SIZES:
             moment = firsts[size - 1]
             assert moment.date() == DAY, f"{DAY} has fewer than {size} changed tickets"
             clock.now = moment
             fresh_database(ctx, f"sync-calls-{size}")
-            before = simulator.calls
+            before = upstream.calls
             with time_machine.travel(moment, tick=False):
                 result = sync_closures(first=DAY, trigger=SyncRun.Trigger.COMMAND)
-            measured.append((result.tickets_processed, result.api_calls, simulator.calls - before))
+            measured.append((result.tickets_processed, result.api_calls, upstream.calls - before))
 
     ok = all(calls == served == minimum_calls(t) for t, calls, served in measured)
     detail = ", ".join(
@@ -74,20 +74,20 @@ def run_hourly(ctx: Context) -> Line:
     """A working day on the default schedule: the 08:00 sync, then hourly incremental ones."""
     clock = Clock(day_start(DAY))
     hours = []
-    with stand_in(clock, agents=AGENTS, days=2) as simulator:
+    with stand_in(clock, agents=AGENTS, days=2) as upstream:
         day_end = day_start(DAY) + timedelta(days=1)
-        closures = sum(simulator.expected_closures(now=day_end)[DAY].values())
+        closures = sum(upstream.world.expected_closures(now=day_end)[DAY].values())
         assert closures >= MIN_CLOSURES, f"{DAY} has only {closures} closures"
         fresh_database(ctx, "sync-calls-hourly")
         for hour in range(FIRST_HOUR, LAST_HOUR + 1):
             moment = day_start(DAY) + timedelta(hours=hour) + CRON_JITTER
             clock.now = moment
-            before = simulator.calls
+            before = upstream.calls
             with time_machine.travel(moment, tick=False):
                 result = sync_closures(first=DAY, trigger=SyncRun.Trigger.SCHEDULE)
-            served = simulator.calls - before
+            served = upstream.calls - before
             hours.append((hour, result.tickets_processed, result.api_calls, served))
-        expected = simulator.expected_closures(now=clock.now).get(DAY, {})
+        expected = upstream.world.expected_closures(now=clock.now).get(DAY, {})
 
     stored = dict(
         TicketClosure.objects.filter(date=DAY).values_list("freshworks_user_id", "tickets_closed")

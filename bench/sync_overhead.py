@@ -23,6 +23,7 @@ from bench.environment import (
     Clock,
     Context,
     Line,
+    StandIn,
     day_start,
     first_updates,
     fresh_database,
@@ -44,8 +45,8 @@ def run(ctx: Context) -> Line:
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.date()
     clock = Clock(now)
-    with stand_in(clock, agents=AGENTS, days=WORLD_DAYS) as simulator:
-        first, clock.now = _window(simulator, today=today, now=now)
+    with stand_in(clock, agents=AGENTS, days=WORLD_DAYS) as upstream:
+        first, clock.now = _window(upstream, today=today, now=now)
         since = day_start(first).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         fetched_at: list[float] = []  # when the last page was in: the rest is the writing
@@ -60,17 +61,17 @@ def run(ctx: Context) -> Line:
             )
 
         def page_through() -> tuple[int, int]:
-            return _bare_paging(simulator.endpoint, simulator.api_key, since)
+            return _bare_paging(upstream.endpoint, upstream.api_key, since)
 
         sync_times, fetch_times, bare_times = [], [], []
         for repeat in range(REPEATS):
             fresh_database(ctx, f"sync-overhead-{repeat}")
-            before = simulator.calls
+            before = upstream.calls
             start = time.perf_counter()
             seconds, result = _timed(sync)
             sync_times.append(seconds)
             fetch_times.append(fetched_at[-1] - start)
-            sync_pages = simulator.calls - before
+            sync_pages = upstream.calls - before
             seconds, (pages, tickets) = _timed(page_through)
             bare_times.append(seconds)
             assert (
@@ -102,9 +103,9 @@ def run(ctx: Context) -> Line:
     return Line("sync-overhead", figures, f"ratio <= {TARGET_RATIO}", ratio <= TARGET_RATIO)
 
 
-def _window(simulator: Any, *, today: date, now: datetime) -> tuple[date, datetime]:
+def _window(upstream: StandIn, *, today: date, now: datetime) -> tuple[date, datetime]:
     """The latest first day with TICKETS changes since it, and the moment they are all in."""
-    changes = ticket_changes(simulator)
+    changes = ticket_changes(upstream)
     for back in range(1, WORLD_DAYS):
         first = today - timedelta(days=back)
         firsts = first_updates(changes, day_start(first))

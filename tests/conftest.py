@@ -25,7 +25,7 @@ def sleeps(monkeypatch) -> list[float]:
         # allow_http: the tests' stand-in Freshservice listens on plain loopback HTTP.
         return FreshserviceClient(**options | {"sleep": recorded.append, "allow_http": True})
 
-    monkeypatch.setattr("tickets.services.sync.FreshserviceClient", client)
+    monkeypatch.setattr("tickets.services.sync.fetch.FreshserviceClient", client)
     return recorded
 
 

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.conftest import CHROMIUM, ENDPOINT
 from tests.freshservice_data import make_ticket
 from tests.upstream import FakeFreshservice
-from tickets import selectors
+from tickets import dates
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -97,7 +97,7 @@ def history(db):
 def expected(period: str) -> list[tuple[str, int]]:
     """What a period should show, summed from HISTORY independently of the app's queries."""
     today = timezone.localdate()
-    start, end = selectors.period_dates(period, today=today)
+    start, end = dates.period_dates(period, today=today)
     totals: dict[str, int] = {}
     for days_ago, per_agent in HISTORY.items():
         if start <= today - timedelta(days=days_ago) <= end:

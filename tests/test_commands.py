@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -205,3 +206,13 @@ def test_the_scheduled_job_syncs_today(upstream):
     assert cron.scheduled_sync() is True
 
     assert TicketClosure.objects.get().date == date(2026, 11, 26)
+
+
+def test_no_command_imports_another_command():
+    # A piece two commands share belongs in a service or module, not in one of the commands.
+    commands = Path(__file__).resolve().parent.parent / "tickets" / "management" / "commands"
+    files = sorted(commands.glob("*.py"))
+
+    assert len(files) > 2
+    for file in files:
+        assert "tickets.management.commands" not in file.read_text(), file.name

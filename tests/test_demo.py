@@ -1,4 +1,4 @@
-"""Demo mode: the stand-in Freshservice wired into settings, users, the backfill and runsite."""
+"""Demo mode: the stand-in Freshservice handed to the sync, users, the backfill and runsite."""
 
 from __future__ import annotations
 
@@ -19,17 +19,18 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import timezone
 
+from demo import bootstrap as demo_service
+from demo.bootstrap import DEMO_GROUP_ID, start_demo
 from tests.servers import free_port
+from tickets.freshservice_config import freshservice_config
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
-from tickets.services import demo as demo_service
-from tickets.services.demo import DEMO_GROUP_ID, start_demo
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def demo_settings(settings, tmp_path):
-    """Every setting start_demo rewrites, taken over by the fixture so the test restores it."""
+    """No Freshservice configured (as `make run` on a fresh clone); the test restores them."""
     settings.FRESH_API = ""
     settings.FRESH_ENDPOINT = ""
     settings.FRESH_GROUP_ID = None
@@ -43,7 +44,7 @@ def demo_settings(settings, tmp_path):
 
 @pytest.fixture
 def frozen_now() -> datetime:
-    """The simulator's clock, held still so its truth and the sync's fetch agree exactly."""
+    """The stand-in's clock, held still so its truth and the sync's fetch agree exactly."""
     return timezone.now().replace(microsecond=0)
 
 
@@ -88,10 +89,10 @@ def test_the_first_start_backfills_30_days_through_the_real_client(
     run = SyncRun.objects.get()
     assert (run.trigger, run.status) == (SyncRun.Trigger.DEMO, SyncRun.Status.SUCCESS)
     assert (run.first_date, run.last_date) == (first, today)
-    assert run.api_calls == site.simulator.calls >= 10
+    assert run.api_calls == site.server.calls >= 10
     truth = {
         day: per_agent
-        for day, per_agent in site.simulator.expected_closures(now=frozen_now).items()
+        for day, per_agent in site.world.expected_closures(now=frozen_now).items()
         if first <= day <= today
     }
     assert closure_counts(first, today) == truth
@@ -103,16 +104,40 @@ def test_the_first_start_backfills_30_days_through_the_real_client(
     assert "Backfilled 30 days" in out.getvalue()
 
 
-def test_the_settings_point_at_the_simulator(start, demo_settings, tmp_path):
+def test_the_sync_uses_the_stand_in_while_the_demo_runs_and_the_settings_stay(
+    start, demo_settings, tmp_path
+):
     site = start()
 
-    assert demo_settings.DEMO_MODE is True
-    assert site.simulator.endpoint == demo_settings.FRESH_ENDPOINT
-    assert site.simulator.api_key == demo_settings.FRESH_API
-    assert len(demo_settings.FRESH_API) >= 30
-    assert demo_settings.FRESH_GROUP_ID == DEMO_GROUP_ID == 18000294963
-    assert str(tmp_path / "var" / "demo-IDs.txt") == demo_settings.FRESH_IDS_FILE
-    assert (tmp_path / "var" / "demo-IDs.txt").read_text() == site.simulator.ids_txt()
+    config = freshservice_config()
+    assert config == site.config
+    assert config.demo is True
+    assert config.endpoint == site.server.endpoint
+    assert config.api_key == site.server.api.api_key
+    assert len(config.api_key) >= 30
+    assert config.group_id == DEMO_GROUP_ID == 18000294963
+    assert config.ids_file == str(tmp_path / "var" / "demo-IDs.txt")
+    assert (tmp_path / "var" / "demo-IDs.txt").read_text() == site.world.ids_txt()
+    assert (demo_settings.FRESH_API, demo_settings.FRESH_ENDPOINT) == ("", "")
+    assert (demo_settings.FRESH_GROUP_ID, demo_settings.DEMO_MODE) == (None, False)
+
+    site.stop()
+
+    assert freshservice_config().demo is False
+    assert freshservice_config().api_key == ""
+
+
+def test_the_sync_button_of_the_demo_syncs_from_the_stand_in(start, client, frozen_now):
+    site = start()
+    assert client.login(username="demo", password=site.password)
+    calls = site.server.calls
+
+    answer = client.post("/api/tickets/force-sync", {}, content_type="application/json")
+
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["synced"] is True
+    assert site.server.calls > calls
+    assert b"Demo data" in client.get("/").content
 
 
 def test_half_the_agents_are_local_users_and_the_rest_show_unmatched(start):
@@ -120,7 +145,7 @@ def test_half_the_agents_are_local_users_and_the_rest_show_unmatched(start):
 
     mappings = FreshworksUserMapping.objects.all()
     assert sorted((m.freshworks_user_id, m.freshworks_username) for m in mappings) == sorted(
-        site.simulator.agents
+        (agent.id, agent.name) for agent in site.world.agents
     )
     matched = [m for m in mappings if m.user_id is not None]
     assert len(matched) == 6
@@ -178,13 +203,13 @@ def test_a_later_start_catches_up_with_an_ordinary_sync(start, frozen_now):
     assert "Caught up" in out.getvalue()
 
 
-def test_stop_shuts_the_simulator_and_the_hourly_thread_down(start, monkeypatch):
+def test_stop_shuts_the_stand_in_and_the_hourly_thread_down(start, monkeypatch):
     # The thread would read the test database from outside the test's transaction.
     monkeypatch.setattr(
         demo_service, "_next_sync_time", lambda: timezone.now() + timedelta(hours=1)
     )
     site = start(hourly=True)
-    endpoint = site.simulator.endpoint
+    endpoint = site.server.endpoint
     assert site._scheduler.is_alive()
     assert requests.get(f"{endpoint}tickets", timeout=5).status_code == 401
 
@@ -197,7 +222,7 @@ def test_stop_shuts_the_simulator_and_the_hourly_thread_down(start, monkeypatch)
 
 def test_a_failing_backfill_is_reported_and_the_site_still_starts(start, monkeypatch):
     def refuse(**kwargs):
-        raise demo_service.SyncError("Freshservice kept failing.")
+        raise demo_service.SyncFailed("Freshservice kept failing.")
 
     monkeypatch.setattr(demo_service, "sync_closures", refuse)
     out = io.StringIO()
@@ -276,8 +301,8 @@ def test_runsite_with_a_real_key_just_runs_runserver(demo_settings, monkeypatch)
     monkeypatch.delenv("PORT", raising=False)
     runserver = mock.Mock()
     demo = mock.Mock()
-    monkeypatch.setattr("tickets.management.commands.runsite.call_command", runserver)
-    monkeypatch.setattr("tickets.management.commands.runsite.start_demo", demo)
+    monkeypatch.setattr("demo.management.commands.runsite.call_command", runserver)
+    monkeypatch.setattr("demo.management.commands.runsite.start_demo", demo)
 
     call_command("runsite", stdout=io.StringIO())
 
@@ -290,7 +315,7 @@ def test_runsite_takes_the_port_from_the_environment(demo_settings, monkeypatch)
     demo_settings.FRESH_API = "a-real-key"
     monkeypatch.setenv("PORT", "9123")
     runserver = mock.Mock()
-    monkeypatch.setattr("tickets.management.commands.runsite.call_command", runserver)
+    monkeypatch.setattr("demo.management.commands.runsite.call_command", runserver)
 
     call_command("runsite", stdout=io.StringIO())
 
@@ -305,7 +330,7 @@ def test_runsite_refuses_a_bad_port(demo_settings, monkeypatch):
 
 def test_runsite_refuses_a_port_in_use_before_starting_the_demo(demo_settings, monkeypatch):
     demo = mock.Mock()
-    monkeypatch.setattr("tickets.management.commands.runsite.start_demo", demo)
+    monkeypatch.setattr("demo.management.commands.runsite.start_demo", demo)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -328,13 +353,14 @@ def test_runsite_without_a_key_serves_the_demo_and_prints_the_login(
         return site
 
     def runserver(name, address, **options):
-        # While "runserver" runs, the simulator answers and the printed login works.
-        assert requests.get(f"{demo_settings.FRESH_ENDPOINT}tickets", timeout=5).status_code == 401
+        # While "runserver" runs, the stand-in answers and the printed login works.
+        endpoint = freshservice_config().endpoint
+        assert requests.get(f"{endpoint}tickets", timeout=5).status_code == 401
         served.append((name, address, options))
 
     served: list[tuple] = []
-    monkeypatch.setattr("tickets.management.commands.runsite.start_demo", start_for_test)
-    monkeypatch.setattr("tickets.management.commands.runsite.call_command", runserver)
+    monkeypatch.setattr("demo.management.commands.runsite.start_demo", start_for_test)
+    monkeypatch.setattr("demo.management.commands.runsite.call_command", runserver)
     port = free_port()
     out = io.StringIO()
 
@@ -352,7 +378,7 @@ def test_runsite_without_a_key_serves_the_demo_and_prints_the_login(
     assert client.login(username=username, password=password)
     (site,) = sites
     with pytest.raises(requests.ConnectionError):  # stopped once runserver returned
-        requests.get(f"{site.simulator.endpoint}tickets", timeout=5)
+        requests.get(f"{site.server.endpoint}tickets", timeout=5)
 
 
 def test_runsite_with_demo_mode_forced_ignores_a_configured_key(demo_settings, monkeypatch):
@@ -360,8 +386,8 @@ def test_runsite_with_demo_mode_forced_ignores_a_configured_key(demo_settings, m
     demo_settings.DEMO_MODE = True
     demo = mock.Mock()
     runserver = mock.Mock()
-    monkeypatch.setattr("tickets.management.commands.runsite.start_demo", demo)
-    monkeypatch.setattr("tickets.management.commands.runsite.call_command", runserver)
+    monkeypatch.setattr("demo.management.commands.runsite.start_demo", demo)
+    monkeypatch.setattr("demo.management.commands.runsite.call_command", runserver)
 
     call_command("runsite", "--port", str(free_port()), stdout=io.StringIO())
 

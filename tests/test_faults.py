@@ -1,10 +1,10 @@
 """Freshservice failing in every way SPEC §13 names, through the real commands, API and cron job.
 
-The stand-in Freshservice (freshworks.simulator) answers over loopback HTTP, with the fault each
-test injects. The database holds an earlier successful sync, so "changes nothing" is a claim about
-real rows. A failed sync leaves only a failed SyncRun whose reason names the cause; a transient
-fault is retried and the sync succeeds with exact counts; no output, answer or log line carries a
-traceback or the API key.
+The demo's stand-in Freshservice (demo.freshservice) answers over loopback HTTP, with the fault
+each test injects. The database holds an earlier successful sync, so "changes nothing" is a claim
+about real rows. A failed sync leaves only a failed SyncRun whose reason names the cause; a
+transient fault is retried and the sync succeeds with exact counts; no output, answer or log line
+carries a traceback or the API key.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.db import connections
 from django.utils.html import escape
 from rest_framework.test import APIClient
 
-from freshworks.simulator import FreshserviceSimulator
+from tests.upstream import StandIn, serve_stand_in
 from tickets import cron
 from tickets.models import ClosedTicket, SyncLease, SyncRun, TicketClosure, TicketSyncMetadata
 from tickets.services.sync import sync_closures
@@ -61,7 +61,7 @@ class Clock:
 
 @dataclass
 class World:
-    sim: FreshserviceSimulator
+    sim: StandIn
     seed_calls: int
     before: dict[str, list[dict]]
 
@@ -73,13 +73,13 @@ class World:
     @property
     def paths(self) -> list[str]:
         """The paths and queries Freshservice was asked for since the seeding sync."""
-        return list(self.sim.paths)[len(self.sim.paths) - self.calls :]
+        return self.sim.paths[len(self.sim.paths) - self.calls :]
 
     def tickets_since(self, since: datetime) -> int:
         """How many tickets a fetch with `updated_since=since` receives now."""
         return sum(
             datetime.fromisoformat(ticket["updated_at"]) >= since
-            for ticket in self.sim.visible_tickets(now=NOW)
+            for ticket in self.sim.world.visible_tickets(now=NOW)
         )
 
     def pages_since(self, since: datetime) -> int:
@@ -138,23 +138,20 @@ class _CurrentStderr:
 
 
 @pytest.fixture
-def freshservice(settings, sleeps) -> Iterator[FreshserviceSimulator]:
+def freshservice(settings, sleeps) -> Iterator[StandIn]:
     """The stand-in on a free port, and the settings pointed at it; backoff is recorded."""
-    sim = FreshserviceSimulator(
-        api_key=KEY, agents=12, days=10, clock=Clock(SEEDED_AT), per_minute=10_000
-    )
-    settings.FRESH_API = KEY
-    settings.FRESH_ENDPOINT = sim.start()
-    settings.FRESH_GROUP_ID = sim.group_id
-    settings.FRESH_WORKSPACE_ID = None
-    settings.FRESH_CLOSED_STATUSES = (4, 5)
-    settings.FRESH_TIMEOUT_SECONDS = TIMEOUT
-    settings.FRESH_MAX_WAIT_SECONDS = 5
-    settings.SYNC_MIN_INTERVAL_MINUTES = 60
-    settings.DEMO_MODE = False
-    settings.TIME_ZONE = "UTC"
-    yield sim
-    sim.stop()
+    with serve_stand_in(api_key=KEY, agents=12, days=10, clock=Clock(SEEDED_AT)) as sim:
+        settings.FRESH_API = KEY
+        settings.FRESH_ENDPOINT = sim.endpoint
+        settings.FRESH_GROUP_ID = sim.world.group_id
+        settings.FRESH_WORKSPACE_ID = None
+        settings.FRESH_CLOSED_STATUSES = (4, 5)
+        settings.FRESH_TIMEOUT_SECONDS = TIMEOUT
+        settings.FRESH_MAX_WAIT_SECONDS = 5
+        settings.SYNC_MIN_INTERVAL_MINUTES = 60
+        settings.DEMO_MODE = False
+        settings.TIME_ZONE = "UTC"
+        yield sim
 
 
 @pytest.fixture
@@ -163,7 +160,7 @@ def world(freshservice, sleeps) -> Iterator[World]:
     with time_machine.travel(SEEDED_AT, tick=False) as traveller:
         sync_closures(first=YESTERDAY, last=TODAY, trigger=SyncRun.Trigger.COMMAND)
         traveller.move_to(NOW)
-        freshservice.clock.now = NOW
+        freshservice.api.clock.now = NOW
         sleeps.clear()
         before = snapshot()
         assert before["ClosedTicket"]
@@ -260,17 +257,17 @@ def wrong_path(world: World, settings) -> None:
 
 
 def answer(status: int, **options) -> Callable[[World, object], None]:
-    return lambda world, settings: world.sim.fail_next(status, **options)
+    return lambda world, settings: world.sim.faults.fail_next(status, **options)
 
 
 def every_first_page(status: int) -> Callable[[World, object], None]:
-    return lambda world, settings: world.sim.fail_on_page(1, status)
+    return lambda world, settings: world.sim.faults.fail_on_page(1, status)
 
 
 def slow(times: int) -> Callable[[World, object], None]:
     def inject(world: World, settings) -> None:
         for _ in range(times):
-            world.sim.slow_next(SLOW)
+            world.sim.faults.slow_next(SLOW)
 
     return inject
 
@@ -278,13 +275,13 @@ def slow(times: int) -> Callable[[World, object], None]:
 def drop(times: int) -> Callable[[World, object], None]:
     def inject(world: World, settings) -> None:
         for _ in range(times):
-            world.sim.drop_connection_next()
+            world.sim.faults.drop_connection_next()
 
     return inject
 
 
 def invalid_json(world: World, settings) -> None:
-    world.sim.invalid_json_next()
+    world.sim.faults.invalid_json_next()
 
 
 # (fault, what the reason must name, requests Freshservice receives, backoff sleeps)
@@ -325,7 +322,7 @@ def test_a_failing_freshservice_changes_nothing_and_the_reason_names_the_cause(
 
     # A failed sync does not count against the rate limit: once Freshservice is back, it syncs.
     settings.FRESH_API, settings.FRESH_ENDPOINT = KEY, world.sim.endpoint
-    world.sim.reset_faults()
+    world.sim.faults.reset()
     assert attempt(channel).synced
 
 
@@ -339,7 +336,7 @@ def test_a_failure_on_a_middle_page_writes_nothing_of_the_pages_before_it(
 ):
     # Both fetch from the start of the older day: several pages of tickets.
     assert world.pages_since(midnight(WEEK_AGO)) >= 3
-    world.sim.fail_on_page(2, 500)
+    world.sim.faults.fail_on_page(2, 500)
 
     outcome = attempt(channel, first=first, last=last)
 
@@ -383,7 +380,7 @@ def test_a_transient_fault_is_retried_and_the_sync_succeeds_with_exact_counts(
     assert run.api_calls == world.calls == pages + 1
     assert run.tickets_processed == world.tickets_since(since)
     assert sleeps == waits
-    truth = world.sim.expected_closures(now=NOW)
+    truth = world.sim.world.expected_closures(now=NOW)
     assert closure_counts(YESTERDAY, TODAY) == {YESTERDAY: truth[YESTERDAY], TODAY: truth[TODAY]}
     # Closures came in since 13:00: the counts moved, so "changes nothing" above means something.
     assert snapshot()["TicketClosure"] != world.before["TicketClosure"]

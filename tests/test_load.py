@@ -2,7 +2,7 @@
 
 The whole production path: gunicorn worker processes sharing the test database, DRF token auth,
 the database lease and the per-date rate limit, the real client against the stand-in Freshservice
-(freshworks.simulator) in this process. One press syncs; the other nineteen are refused with 429
+(demo.freshservice) in this process. One press syncs; the other nineteen are refused with 429
 (in progress, or rate limited once the first has finished); none is answered 5xx.
 """
 
@@ -24,8 +24,8 @@ import requests
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from freshworks.simulator import FreshserviceSimulator
 from tests import servers
+from tests.upstream import StandIn, serve_stand_in
 from tickets.models import SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -52,7 +52,7 @@ def _database_url() -> str:
 
 @dataclass
 class Upstream:
-    sim: FreshserviceSimulator
+    sim: StandIn
     now: datetime
     zone: str
 
@@ -65,7 +65,7 @@ class Upstream:
         midnight = datetime.combine(self.today, datetime.min.time(), tzinfo=ZoneInfo(self.zone))
         return sum(
             datetime.fromisoformat(ticket["updated_at"]) >= midnight
-            for ticket in self.sim.visible_tickets(now=self.now)
+            for ticket in self.sim.world.visible_tickets(now=self.now)
         )
 
 
@@ -75,12 +75,8 @@ def upstream(settings) -> Iterator[Upstream]:
     now = datetime.now(UTC).replace(microsecond=0)
     zone = _late_afternoon_zone(now)
     settings.TIME_ZONE = zone  # so this process's "today" is the server's
-    sim = FreshserviceSimulator(
-        api_key=KEY, agents=25, days=3, tz=zone, per_minute=10_000, clock=lambda: now
-    )
-    sim.start()
-    yield Upstream(sim, now, zone)
-    sim.stop()
+    with serve_stand_in(api_key=KEY, agents=25, days=3, tz=zone, clock=lambda: now) as sim:
+        yield Upstream(sim, now, zone)
 
 
 @pytest.fixture
@@ -96,7 +92,7 @@ def gunicorn(upstream, tmp_path) -> Iterator[tuple[str, Path]]:
         "DATABASE_URL": _database_url(),
         "FRESH_API": KEY,
         "FRESH_ENDPOINT": upstream.sim.endpoint,
-        "FRESH_GROUP_ID": str(upstream.sim.group_id),
+        "FRESH_GROUP_ID": str(upstream.sim.world.group_id),
         "TIME_ZONE": upstream.zone,
     }
     log_path = tmp_path / "gunicorn.stderr"
@@ -139,7 +135,7 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
     token = Token.objects.create(user=plain_user).key
     changed = upstream.tickets_changed_today()
     pages = max(1, math.ceil(changed / 100))
-    truth = upstream.sim.expected_closures(now=upstream.now).get(upstream.today, {})
+    truth = upstream.sim.world.expected_closures(now=upstream.now).get(upstream.today, {})
     assert sum(truth.values()) > 0
 
     answers = _press_sync_at_once(url, token, PRESSES)

@@ -529,7 +529,7 @@ def test_an_unexpected_fault_while_writing_rolls_back_and_is_recorded(upstream, 
     def broken_recount(dates):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("tickets.services.sync._recount", broken_recount)
+    monkeypatch.setattr("tickets.services.sync.write._recount", broken_recount)
 
     with pytest.raises(SyncFailed, match="Unexpected error: RuntimeError: disk full"):
         sync()

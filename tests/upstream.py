@@ -1,53 +1,151 @@
-"""A Freshservice stand-in on requests-mock: a world of tickets behind the documented list call.
+"""The demo's stand-in Freshservice (demo.freshservice) as the tests use it, in two ways.
 
-It honours `updated_since` (every ticket updated at or after it), pages 100 at a time with
-`link: <...>; rel="next"` headers, and records every `updated_since` it was asked for.
+- `FakeFreshservice`: the stand-in's API behind requests-mock at the configured ENDPOINT, over a
+  world of tickets the test puts in by hand. It counts the calls, records every `updated_since`
+  it was asked for, may fail on a page, and lets a test act just before each answer.
+- `serve_stand_in`: a generated world served over loopback HTTP, with faults, for the tests that
+  drive the real client through sockets (timeouts, dropped connections, other processes).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qs, urlencode, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
-from tests.conftest import ENDPOINT
+import requests
+from requests_mock import ANY
+
+from demo.freshservice.api import ApiRequest, FreshserviceApi, list_page, parse_since
+from demo.freshservice.faults import Faults
+from demo.freshservice.server import FreshserviceServer
+from demo.freshservice.world import World, generate_world
+from tests.conftest import API_KEY, ENDPOINT, GROUP_ID
 
 TICKETS_URL = f"{ENDPOINT}tickets"
+# The fake never throttles (a test of the rate budget serves the stand-in instead).
+UNTHROTTLED = 1_000_000
 
 
 class FakeFreshservice:
-    def __init__(self, requests_mock, *, per_page: int = 100) -> None:
-        self.tickets: dict[int, dict] = {}
+    """Answers every request to ENDPOINT's host with the stand-in's API over hand-put tickets.
+
+    `put` adds tickets shown as they are, whatever the time; pages hold what the client asks
+    for (100) unless `per_page` says otherwise. `calls` counts the requests, `asked_since` the
+    `updated_since` of each fetch (its first page), `fail_on_page = N` answers page N with a 500
+    until set back to None, and `before_answer()` runs before each answer (a test may hold one
+    back there).
+    """
+
+    def __init__(self, requests_mock: Any, *, per_page: int | None = None) -> None:
+        self.world = World(group_id=GROUP_ID)
+        self.api = FreshserviceApi(self.world, api_key=API_KEY, per_minute=UNTHROTTLED)
+        self.faults = Faults(self.api)
         self.per_page = per_page
         self.asked_since: list[datetime] = []
-        self.fail_on_page: int | None = None
-        self.before_answer = lambda: None  # a test may hold an answer back here
-        self.matcher = requests_mock.get(TICKETS_URL, json=self._respond)
+        self.before_answer: Callable[[], None] = lambda: None
+        self._failing_page: int | None = None
+        origin = urlunsplit(urlsplit(ENDPOINT)._replace(path="/"))
+        self.matcher = requests_mock.register_uri(
+            ANY,
+            re.compile(re.escape(origin)),
+            content=self._respond,
+        )
 
     def put(self, *tickets: dict) -> None:
         """Add or replace tickets (as the vendor would return them)."""
-        for ticket in tickets:
-            self.tickets[ticket["id"]] = ticket
+        self.world.put(*tickets)
+
+    @property
+    def tickets(self) -> dict[int, dict]:
+        """The tickets put, by key: a test may list one twice under another key."""
+        return self.world.put_tickets
 
     @property
     def calls(self) -> int:
         return self.matcher.call_count
 
-    def _respond(self, request, context) -> dict:
-        query = parse_qs(urlsplit(request.url).query)
-        page = int(query.get("page", ["1"])[0])
-        since = datetime.fromisoformat(query["updated_since"][0])
-        if page == 1:
-            self.asked_since.append(since)
+    @property
+    def fail_on_page(self) -> int | None:
+        return self._failing_page
+
+    @fail_on_page.setter
+    def fail_on_page(self, page: int | None) -> None:
+        self._failing_page = page
+        self.faults.reset()
+        if page is not None:
+            self.faults.fail_on_page(page, 500)
+
+    def _respond(self, request: Any, context: Any) -> bytes:
+        url = request.url
+        api_request = ApiRequest(request.method, url, request.headers.get("Authorization"))
+        since = parse_qs(urlsplit(url).query).get("updated_since")
+        if since and list_page(api_request) == 1:
+            self.asked_since.append(parse_since(since[-1]))
         self.before_answer()
-        if page == self.fail_on_page:
-            context.status_code = 500
-            return {"description": "Internal error"}
-        matching = sorted(
-            (t for t in self.tickets.values() if datetime.fromisoformat(t["updated_at"]) >= since),
-            key=lambda t: t["id"],
-        )
-        chunk = matching[(page - 1) * self.per_page : page * self.per_page]
-        if page * self.per_page < len(matching):
-            next_query = {key: values[0] for key, values in query.items()} | {"page": page + 1}
-            context.headers["link"] = f'<{TICKETS_URL}?{urlencode(next_query)}>; rel="next"'
-        return {"tickets": chunk}
+        if self.per_page is not None:
+            api_request = ApiRequest(
+                request.method,
+                _with_per_page(url, self.per_page),
+                request.headers.get("Authorization"),
+            )
+        answer = self.faults.handle(api_request)
+        if answer is None:
+            raise requests.ConnectionError("The stand-in dropped the connection.")
+        context.status_code = answer.status
+        context.headers.update(answer.headers)
+        return answer.body
+
+
+def _with_per_page(url: str, per_page: int) -> str:
+    parts = urlsplit(url)
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return urlunsplit(parts._replace(query=urlencode(query | {"per_page": per_page})))
+
+
+@dataclass
+class StandIn:
+    """A generated world, its API, the faults in front of it and the server serving them."""
+
+    world: World
+    api: FreshserviceApi
+    faults: Faults
+    server: FreshserviceServer
+
+    @property
+    def endpoint(self) -> str:
+        assert self.server.endpoint is not None
+        return self.server.endpoint
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests received, faulted ones included."""
+        return self.server.calls
+
+    @property
+    def paths(self) -> list[str]:
+        """The paths and queries of the last requests, oldest first."""
+        return list(self.server.paths)
+
+
+@contextmanager
+def serve_stand_in(
+    *,
+    api_key: str,
+    clock: Callable[[], datetime],
+    tz: str = "UTC",
+    per_minute: int = 10_000,
+    **world_options: Any,
+) -> Iterator[StandIn]:
+    """A world generated on `clock()`'s day in `tz`, served on a free port until the block ends."""
+    today = clock().astimezone(ZoneInfo(tz)).date()
+    world = generate_world(today=today, tz=tz, **world_options)
+    api = FreshserviceApi(world, api_key=api_key, per_minute=per_minute, clock=clock)
+    faults = Faults(api)
+    with FreshserviceServer(faults) as server:
+        yield StandIn(world, api, faults, server)

@@ -1,36 +1,12 @@
 """The job django-crontab runs on SYNC_SCHEDULE (`manage.py crontab add` installs it).
 
-django-crontab logs and swallows whatever a job raises and always exits 0, so this job makes its
-outcome visible itself: a sync that ran is in SyncRun (failed ones with their reason), and every
-outcome is logged (stderr, and LOG_FILE when set).
+django-crontab logs and swallows whatever a job raises and always exits 0, so the job makes its
+outcome visible itself: see `tickets.services.schedule.scheduled_sync`, which demo mode's hourly
+sync runs too. This module is only the entry point named in settings.CRONJOBS.
 """
 
 from __future__ import annotations
 
-import logging
+from tickets.services.schedule import scheduled_sync
 
-from tickets.models import SyncRun
-from tickets.services.sync import (
-    SyncFailed,
-    SyncInProgress,
-    SyncNotConfigured,
-    SyncRateLimited,
-    sync_closures,
-)
-
-logger = logging.getLogger("tickets.cron")
-
-
-def scheduled_sync() -> bool:
-    """Sync today (which also picks up late changes to earlier days). True when it synced."""
-    try:
-        sync_closures(trigger=SyncRun.Trigger.SCHEDULE)
-    except (SyncRateLimited, SyncInProgress) as exc:
-        logger.info("Scheduled sync skipped: %s", exc)
-    except SyncFailed:
-        pass  # the sync logged the reason and recorded the failed SyncRun
-    except SyncNotConfigured as exc:
-        logger.error("Scheduled sync cannot run: %s", exc)
-    else:
-        return True
-    return False
+__all__ = ["scheduled_sync"]

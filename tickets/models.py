@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import OperationalError, models
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets.dates import dates_label
 
 
-def dates_label(first: date, last: date) -> str:
-    """`2026-11-26`, or `2026-11-20..2026-11-26`: how logs and pages name the dates of a sync."""
-    return first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+class TicketStatus(models.IntegerChoices):
+    """Freshservice's names of the statuses that usually count as closed (FRESH_CLOSED_STATUSES).
+
+    Labels only: a desk may count other statuses too, which show by their number.
+    """
+
+    RESOLVED = 4, "Resolved"
+    CLOSED = 5, "Closed"
 
 
 class ClosedTicket(models.Model):
@@ -36,6 +45,18 @@ class ClosedTicket(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} by {self.responder_id} on {self.closure_date}"
+
+    @property
+    def status_label(self) -> str:
+        """`5 Closed`, or the bare number of a status Freshservice does not name by default."""
+        return status_label(self.status)
+
+
+def status_label(status: int) -> str:
+    """`4 Resolved`, `5 Closed`; other statuses by their number."""
+    if status in TicketStatus.values:
+        return f"{status} {TicketStatus(status).label}"
+    return str(status)
 
 
 class TicketClosure(models.Model):
@@ -169,6 +190,46 @@ class SyncRun(models.Model):
         return dates_label(self.first_date, self.last_date)
 
 
+# The one lease row, made by the 0002 migration and after every migrate (tickets.roles).
+SYNC_LEASE_NAME = "sync"
+
+
+class SyncLeaseQuerySet(models.QuerySet):
+    """The sync lease, claimed, renewed and released by a holder (a random id per sync)."""
+
+    def _held_by(self, holder: str) -> SyncLeaseQuerySet:
+        return self.filter(name=SYNC_LEASE_NAME, holder=holder)
+
+    def claim(self, holder: str, ttl: timedelta) -> bool:
+        """Take the lease for `ttl` if it is free or expired, with one conditional UPDATE."""
+        now = timezone.now()
+        try:
+            self.get_or_create(name=SYNC_LEASE_NAME)
+            claimed = (
+                self.filter(name=SYNC_LEASE_NAME)
+                .filter(Q(holder="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
+                .update(holder=holder, expires_at=now + ttl)
+            )
+        except OperationalError:
+            # SQLite: another sync's long write transaction held the database past the busy
+            # timeout; that sync is running.
+            return False
+        return claimed == 1
+
+    def renew(self, holder: str, ttl: timedelta) -> bool:
+        """Extend `holder`'s lease by `ttl` from now; False when it is no longer theirs."""
+        return self._held_by(holder).update(expires_at=timezone.now() + ttl) == 1
+
+    def release(self, holder: str) -> None:
+        """Free the lease if `holder` still has it (a newer sync's lease is not ours to free)."""
+        self._held_by(holder).update(holder="", expires_at=None)
+
+    def still_held(self, holder: str) -> bool:
+        """Inside a transaction: lock the lease row and say whether `holder` still has it, so
+        no other sync can take it before the transaction commits."""
+        return self._held_by(holder).select_for_update().exists()
+
+
 class SyncLease(models.Model):
     """The single row that makes syncs run one at a time across workers and hosts.
 
@@ -179,6 +240,8 @@ class SyncLease(models.Model):
     name = models.CharField(max_length=32, unique=True)
     holder = models.CharField(max_length=64, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SyncLeaseQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.name}: {self.holder or 'free'}"

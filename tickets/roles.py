@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 ROLE_GROUPS = ("Admin", "Manager", "Developer")
+# What the roles may do beyond viewing, as `user.has_perm` names them.
+FORCE_SYNC = "tickets.force_sync"
+VIEW_SYNC_STATS = "tickets.view_sync_stats"
 ROLE_PERMISSIONS = (
     "force_sync",
     "view_sync_stats",
@@ -24,7 +27,7 @@ def ensure_roles(**kwargs: Any) -> None:
     """
     from django.contrib.auth.models import Group, Permission
 
-    from tickets.models import SyncLease
+    from tickets.models import SYNC_LEASE_NAME, SyncLease
 
     permissions = list(
         Permission.objects.filter(content_type__app_label="tickets", codename__in=ROLE_PERMISSIONS)
@@ -32,4 +35,4 @@ def ensure_roles(**kwargs: Any) -> None:
     for name in ROLE_GROUPS:
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.add(*permissions)
-    SyncLease.objects.get_or_create(name="sync")
+    SyncLease.objects.get_or_create(name=SYNC_LEASE_NAME)

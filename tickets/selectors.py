@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from cronsim import CronSim
 from django.conf import settings
-from django.db.models import Count, Exists, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, Min, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from tickets.dates import days, local_day_start
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
 
 
@@ -40,6 +41,16 @@ class ClosuresSummary:
 def agent_label(freshworks_user_id: int, name: str | None) -> str:
     """The name shown for an agent: the IDs.txt name, else `Agent <id>`."""
     return name or f"Agent {freshworks_user_id}"
+
+
+def with_agent(queryset: QuerySet, agent_field: str) -> QuerySet:
+    """`queryset` annotated with `agent_name` and `agent_username` from the mapping of the agent
+    in `agent_field`: two subqueries, never one query per row."""
+    mapping = FreshworksUserMapping.objects.of_outer_agent(agent_field)
+    return queryset.annotate(
+        agent_name=Subquery(mapping.values("freshworks_username")[:1]),
+        agent_username=Subquery(mapping.values("user__username")[:1]),
+    )
 
 
 def _agents(agent_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
@@ -192,17 +203,6 @@ def sync_allowances(*, first: date, last: date) -> list[SyncAllowance]:
     return allowances
 
 
-def days(first: date, last: date) -> Iterator[date]:
-    """Every calendar day from `first` to `last` inclusive."""
-    for offset in range((last - first).days + 1):  # no date past the last: 9999-12-31 is valid
-        yield first + timedelta(days=offset)
-
-
-def local_day_start(day: date) -> datetime:
-    """Midnight at the start of `day` in TIME_ZONE, as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
-
-
 def unmapped_agents() -> list[dict[str, Any]]:
     """Agents with closures and no mapping: id, label, total closed, days, first and last day.
 
@@ -222,26 +222,6 @@ def unmapped_agents() -> list[dict[str, Any]]:
         .order_by("-total", "freshworks_user_id")
     )
     return [{**agent, "label": agent_label(agent["freshworks_user_id"], None)} for agent in agents]
-
-
-# --- periods ------------------------------------------------------------------------------------
-
-PERIODS = ("today", "yesterday", "week", "month")
-MAX_RANGE_DAYS = 366
-
-
-def period_dates(period: str, *, today: date) -> tuple[date, date]:
-    """The first and last day of a named period; weeks start on Monday."""
-    if period == "today":
-        return today, today
-    if period == "yesterday":
-        yesterday = today - timedelta(days=1)
-        return yesterday, yesterday
-    if period == "week":
-        return today - timedelta(days=today.weekday()), today
-    if period == "month":
-        return today.replace(day=1), today
-    raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
 
 
 # --- statistics ---------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from tickets.freshservice_config import freshservice_config
 
 
 def demo_mode(request: HttpRequest) -> dict[str, bool]:
     """`demo_mode`: the site runs against the stand-in Freshservice (pages show a banner)."""
-    return {"demo_mode": bool(settings.DEMO_MODE)}
+    return {"demo_mode": freshservice_config().demo}

@@ -140,6 +140,8 @@ INSTALLED_APPS = [
     # pretend when the crontab program is missing) wins over the library's.
     "tickets",
     "django_crontab",
+    # Demo mode's stand-in Freshservice and `runsite`; production code never imports it.
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -300,6 +302,7 @@ LOGGING = {
     "loggers": {
         "tickets": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
         "freshworks": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
+        "demo": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
         "django_crontab": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
     },
 }

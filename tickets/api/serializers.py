@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tickets import selectors
+from tickets import dates, selectors
 
 DATE_FORMAT_HELP = "a date in the form YYYY-MM-DD"
 _DATE_ERRORS = {"invalid": f"Expected {DATE_FORMAT_HELP}, e.g. 2026-11-26."}
@@ -24,7 +24,7 @@ def DateParam(**kwargs: Any) -> serializers.DateField:
 
 class PeriodQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(
-        choices=selectors.PERIODS,
+        choices=dates.PERIODS,
         required=False,
         help_text="today, yesterday, week (Monday to today) or month (the 1st to today), "
         "in TIME_ZONE. Default today. Not together with start/end.",
@@ -40,19 +40,16 @@ class PeriodQuerySerializer(serializers.Serializer):
         start, end, period = attrs.get("start"), attrs.get("end"), attrs.get("period")
         if start is None and end is None:
             period = period or "today"
-            start, end = selectors.period_dates(period, today=timezone.localdate())
+            start, end = dates.period_dates(period, today=timezone.localdate())
             return {"period": period, "start": start, "end": end}
         if period is not None:
             raise serializers.ValidationError("Give either period or start and end, not both.")
         if start is None or end is None:
             raise serializers.ValidationError("start and end go together (YYYY-MM-DD).")
-        if end < start:
-            raise serializers.ValidationError(f"The range is backwards: {start} is after {end}.")
-        if (end - start).days + 1 > selectors.MAX_RANGE_DAYS:
-            raise serializers.ValidationError(
-                f"The range is {(end - start).days + 1} days; at most "
-                f"{selectors.MAX_RANGE_DAYS} are allowed."
-            )
+        try:
+            dates.check_range(start, end, allow_future=True)
+        except dates.DateRangeError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return {"period": "custom", "start": start, "end": end}
 
 
@@ -86,15 +83,11 @@ class SyncRequestSerializer(DateQuerySerializer):
     def validate_date(self, value: date) -> date:
         if value < self.EARLIEST:
             raise serializers.ValidationError(f"Dates before {self.EARLIEST} cannot be synced.")
-        if value > timezone.localdate():
-            raise serializers.ValidationError(
-                f"{value} is in the future (today is {timezone.localdate()})."
-            )
+        try:
+            dates.check_range(value, value)
+        except dates.DateRangeError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return value
-
-    def may_sync_as_plain_user(self, day: date) -> bool:
-        today = timezone.localdate()
-        return day in (today, today - timedelta(days=1))
 
 
 # --- output -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -15,7 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -24,7 +25,7 @@ from rest_framework.response import Response
 from freshworks.ids import IdsFileError
 from tickets import selectors
 from tickets.api import serializers as s
-from tickets.api.permissions import CanForceSync, CanViewSyncStats
+from tickets.api.permissions import CanForceSync, CanSyncTheDate, CanViewSyncStats
 from tickets.exports import closures_csv_response
 from tickets.models import SyncRun
 from tickets.services.mapping import refresh_user_mappings
@@ -34,7 +35,7 @@ from tickets.services.sync import (
     SyncInProgress,
     SyncNotConfigured,
     SyncRateLimited,
-    SyncRequestError,
+    SyncRefused,
     sync_closures,
 )
 
@@ -118,7 +119,7 @@ class TicketsViewSet(viewsets.ViewSet):
         request=s.SyncRequestSerializer,
         responses=SYNC_RESPONSES,
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], permission_classes=[IsAuthenticated, CanSyncTheDate])
     def sync(self, request: Request) -> Response:
         return _sync(request, force=False)
 
@@ -206,17 +207,13 @@ def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[
 
 
 def _sync(request: Request, *, force: bool) -> Response:
-    """Run one sync for the request's `date` and answer as SPEC §9 says."""
+    """Run one sync for the request's `date` and answer as SPEC §9 says.
+
+    Who may sync which date was decided by the action's permission classes.
+    """
     payload = s.SyncRequestSerializer(data=request.data)
     payload.is_valid(raise_exception=True)
     day = payload.validated_date()
-    if not (
-        force or payload.may_sync_as_plain_user(day) or request.user.has_perm("tickets.force_sync")
-    ):
-        raise PermissionDenied(
-            f"You may sync today or yesterday; syncing {day} needs the tickets.force_sync "
-            "permission."
-        )
     try:
         result = sync_closures(
             first=day,
@@ -224,7 +221,30 @@ def _sync(request: Request, *, force: bool) -> Response:
             force=force,
             max_wait=REQUEST_MAX_WAIT_SECONDS,
         )
-    except SyncRateLimited as refusal:
+    except SyncRefused as refusal:
+        return _refused(refusal, day=day)
+    except SyncFailed as failure:
+        # Not configured is the server's state (503); anything else is Freshservice's (502).
+        code = (
+            status.HTTP_503_SERVICE_UNAVAILABLE
+            if isinstance(failure, SyncNotConfigured)
+            else status.HTTP_502_BAD_GATEWAY
+        )
+        answer = {"synced": False, "detail": str(failure)}
+        return Response(s.SyncFailedSerializer(answer).data, status=code)
+    answer = {
+        "synced": True,
+        "date": day,
+        "tickets_processed": result.tickets_processed,
+        "api_calls": result.api_calls,
+        "next_sync_at": result.next_sync_at,
+    }
+    return Response(s.SyncedSerializer(answer).data)
+
+
+def _refused(refusal: SyncRefused, *, day: date) -> Response:
+    """429 for a rate limit (with Retry-After) or another sync running; 400 for bad dates."""
+    if isinstance(refusal, SyncRateLimited):
         wait = max(1, math.ceil((refusal.next_sync_at - timezone.now()).total_seconds()))
         answer = {
             "synced": False,
@@ -239,22 +259,9 @@ def _sync(request: Request, *, force: bool) -> Response:
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(wait)},
         )
-    except SyncInProgress as refusal:
+    if isinstance(refusal, SyncInProgress):
         answer = {"synced": False, "in_progress": True, "detail": str(refusal)}
         return Response(
             s.InProgressSerializer(answer).data, status=status.HTTP_429_TOO_MANY_REQUESTS
         )
-    except SyncRequestError as error:
-        raise ValidationError({"date": [str(error)]}) from None
-    except (SyncNotConfigured, SyncFailed) as error:
-        code = 503 if isinstance(error, SyncNotConfigured) else status.HTTP_502_BAD_GATEWAY
-        answer = {"synced": False, "detail": str(error)}
-        return Response(s.SyncFailedSerializer(answer).data, status=code)
-    answer = {
-        "synced": True,
-        "date": day,
-        "tickets_processed": result.tickets_processed,
-        "api_calls": result.api_calls,
-        "next_sync_at": result.next_sync_at,
-    }
-    return Response(s.SyncedSerializer(answer).data)
+    raise ValidationError({"date": [str(refusal)]})

@@ -15,6 +15,7 @@ from django.db.models import Count, Subquery
 from django.utils import timezone
 
 from freshworks.ids import IdProblem, read_ids_file
+from tickets.freshservice_config import freshservice_config
 from tickets.models import FreshworksUserMapping, TicketClosure
 
 logger = logging.getLogger("tickets")
@@ -132,9 +133,10 @@ def _match(name: str, candidates: Sequence[_Candidate]) -> tuple[User | None, st
 def refresh_user_mappings(*, path: str | Path | None = None) -> MappingReport:
     """Reload the IDs file into FreshworksUserMapping and relink existing closures.
 
-    `path` defaults to `settings.FRESH_IDS_FILE` (relative to the project directory). Every entry
-    is upserted with its matched user (or none); mappings whose ID left the file are deleted; the
-    `user` of every TicketClosure row is set to its agent's mapped user (none when unmapped).
+    `path` defaults to FRESH_IDS_FILE as `freshservice_config()` has it (relative to the project
+    directory; demo mode's own file while it runs). Every entry is upserted with its matched
+    user (or none); mappings whose ID left the file are deleted; the `user` of every
+    TicketClosure row is set to its agent's mapped user (none when unmapped).
     Raises `freshworks.ids.IdsFileError`, having changed nothing, when the file is missing,
     unreadable or has no valid line.
     """
@@ -200,7 +202,7 @@ def _ids_path(path: str | Path | None) -> Path:
         return Path(path)
     # Like LOG_FILE, a relative FRESH_IDS_FILE means the project directory, not wherever cron
     # happens to start the command.
-    configured = Path(settings.FRESH_IDS_FILE)
+    configured = Path(freshservice_config().ids_file)
     return configured if configured.is_absolute() else Path(settings.BASE_DIR) / configured
 
 

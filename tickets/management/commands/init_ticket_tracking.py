@@ -10,10 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from freshworks.ids import IdsFileError
-from tickets.management.commands.sync_daily_closures import describe
 from tickets.models import SyncRun
 from tickets.services.mapping import refresh_user_mappings
-from tickets.services.sync import SyncError, SyncInProgress, SyncRateLimited, sync_closures
+from tickets.services.sync import SyncFailed, SyncRefused, sync_closures
+from tickets.wording import describe_sync
 
 
 class Command(BaseCommand):
@@ -50,13 +50,13 @@ class Command(BaseCommand):
             result = sync_closures(
                 first=today - timedelta(days=1), last=today, trigger=SyncRun.Trigger.INIT
             )
-        except (SyncRateLimited, SyncInProgress) as exc:
-            self.stdout.write(self.style.WARNING(f"    not synced now: {exc}"))
-        except SyncError as exc:
+        except SyncRefused as refusal:
+            self.stdout.write(self.style.WARNING(f"    {describe_sync(refusal)}"))
+        except SyncFailed as failure:
             failed.append("sync")
-            self.stdout.write(self.style.ERROR(f"    {exc}"))
+            self.stdout.write(self.style.ERROR(f"    {describe_sync(failure)}"))
         else:
-            self.stdout.write(self.style.SUCCESS(f"    {describe(result)}"))
+            self.stdout.write(self.style.SUCCESS(f"    {describe_sync(result)}"))
 
         if failed:
             raise CommandError(f"Set-up incomplete: {' and '.join(failed)} failed (see above).")

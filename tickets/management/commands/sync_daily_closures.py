@@ -7,19 +7,12 @@ from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 from tqdm import tqdm
 
-from tickets.models import SyncRun, dates_label
-from tickets.services.sync import (
-    SyncFailed,
-    SyncInProgress,
-    SyncNotConfigured,
-    SyncRateLimited,
-    SyncRequestError,
-    SyncResult,
-    sync_closures,
-)
+from tickets.dates import DateRangeError, check_range
+from tickets.models import SyncRun
+from tickets.services.sync import SyncFailed, SyncRefused, SyncRequestError, sync_closures
+from tickets.wording import describe_sync
 
 BAD_ARGUMENTS = 2
 
@@ -87,22 +80,17 @@ class Command(BaseCommand):
                 max_wait=options["max_wait"],
                 on_page=on_page,
             )
-        except SyncRateLimited as exc:
-            self.stdout.write(self.style.WARNING(f"Not synced (rate limited): {exc}"))
+        except SyncRefused as refusal:
+            if isinstance(refusal, SyncRequestError):
+                raise CommandError(str(refusal), returncode=BAD_ARGUMENTS) from None
+            self.stdout.write(self.style.WARNING(describe_sync(refusal)))
             return
-        except SyncInProgress as exc:
-            self.stdout.write(self.style.WARNING(f"Not synced (in progress): {exc}"))
-            return
-        except SyncRequestError as exc:
-            raise CommandError(str(exc), returncode=BAD_ARGUMENTS) from None
-        except SyncNotConfigured as exc:
-            raise CommandError(str(exc)) from None
-        except SyncFailed as exc:
-            raise CommandError(f"Sync failed: {exc}") from None
+        except SyncFailed as failure:
+            raise CommandError(describe_sync(failure)) from None
         finally:
             if progress is not None:
                 progress.close()
-        self.stdout.write(self.style.SUCCESS(describe(result)))
+        self.stdout.write(self.style.SUCCESS(describe_sync(result)))
 
     def _dates(self, options: dict[str, Any]) -> tuple[date | None, date | None]:
         if options["date"] and (options["first"] or options["last"]):
@@ -111,23 +99,11 @@ class Command(BaseCommand):
             )
         if bool(options["first"]) != bool(options["last"]):
             raise CommandError("--from and --to go together.", returncode=BAD_ARGUMENTS)
-        if options["first"]:
-            if options["first"] > options["last"]:
-                raise CommandError(
-                    f"--from {options['first']} is after --to {options['last']}.",
-                    returncode=BAD_ARGUMENTS,
-                )
-            return options["first"], options["last"]
-        return options["date"], options["date"]
-
-
-def describe(result: SyncResult) -> str:
-    """One line on what a sync did."""
-    dates = dates_label(result.first_date, result.last_date)
-    recounted = ", ".join(str(day) for day in result.dates_recounted) or "none changed"
-    return (
-        f"Synced {dates}: {result.tickets_processed} tickets updated since "
-        f"{timezone.localtime(result.fetched_from):%Y-%m-%d %H:%M %Z} "
-        f"in {result.api_calls} API calls; "
-        f"days recounted: {recounted}."
-    )
+        first = options["first"] or options["date"]
+        last = options["last"] or options["date"]
+        if first is not None:
+            try:
+                check_range(first, last)
+            except DateRangeError as exc:
+                raise CommandError(str(exc), returncode=BAD_ARGUMENTS) from None
+        return first, last

@@ -1,29 +1,34 @@
-"""Django admin (SPEC §11): read-mostly views of the synced data, actions that call services.
+"""The model admins (SPEC §11): read-mostly views of the synced data, actions that call services.
 
 Synced rows (tickets, daily counts, bookkeeping, the sync log, the lease) are written by the sync
 only, so their admins are read-only. Agent names come from FreshworksUserMapping through a
-subquery annotation, never one query per row.
+subquery annotation (`selectors.with_agent`), never one query per row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, Max, Min, QuerySet, Subquery
+from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from freshworks.ids import IdsFileError
 from tickets import selectors
+from tickets.admin import views
+from tickets.admin.filters import (
+    AgentFilter,
+    LocalUserFilter,
+    MappedFilter,
+    MappedResponderFilter,
+    ResponderFilter,
+    StatusFilter,
+)
 from tickets.exports import closures_csv_response
 from tickets.models import (
     ClosedTicket,
@@ -32,140 +37,18 @@ from tickets.models import (
     SyncRun,
     TicketClosure,
     TicketSyncMetadata,
-    dates_label,
 )
+from tickets.roles import FORCE_SYNC, VIEW_SYNC_STATS
 from tickets.services.mapping import link_agent, refresh_user_mappings
 from tickets.services.sync import (
     REQUEST_MAX_WAIT_SECONDS,
-    SyncError,
     SyncFailed,
+    SyncRefused,
     sync_closures,
 )
+from tickets.wording import describe_sync, listed, plural
 
-FORCE_SYNC = "tickets.force_sync"
-VIEW_SYNC_STATS = "tickets.view_sync_stats"
-# Freshservice's names of the statuses that usually count as closed (FRESH_CLOSED_STATUSES).
-STATUS_NAMES = {4: "Resolved", 5: "Closed"}
-# How many unmatched names or skipped lines one refresh message lists before "and N more".
-LISTED = 10
-
-
-def with_agent(queryset: QuerySet, agent_field: str) -> QuerySet:
-    """`queryset` annotated with `agent_name` and `agent_username` from the agent's mapping."""
-    mapping = FreshworksUserMapping.objects.of_outer_agent(agent_field)
-    return queryset.annotate(
-        agent_name=Subquery(mapping.values("freshworks_username")[:1]),
-        agent_username=Subquery(mapping.values("user__username")[:1]),
-    )
-
-
-def status_label(status: int) -> str:
-    name = STATUS_NAMES.get(status)
-    return f"{status} {name}" if name else str(status)
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def span_label(first: date, last: date) -> str:
-    """The dates a sync asked for, with the number of days of a range."""
-    if first == last:
-        return dates_label(first, last)
-    return f"{dates_label(first, last)} ({plural((last - first).days + 1, 'day')})"
-
-
-def listed(texts: Iterable[str]) -> str:
-    """`a; b; c.`, cut after LISTED items with "and N more"."""
-    items = list(texts)
-    shown = "; ".join(items[:LISTED])
-    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "") + "."
-
-
-class AgentFilter(admin.SimpleListFilter):
-    """Agents by their IDs.txt name (`Agent <id>` when they have none)."""
-
-    title = "agent"
-    parameter_name = "agent"
-    agent_field = "freshworks_user_id"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        agent_ids = (
-            model_admin.model.objects.order_by().values_list(self.agent_field, flat=True).distinct()
-        )
-        names = dict(
-            FreshworksUserMapping.objects.filter(freshworks_user_id__in=agent_ids).values_list(
-                "freshworks_user_id", "freshworks_username"
-            )
-        )
-        labels = {
-            agent_id: selectors.agent_label(agent_id, names.get(agent_id)) for agent_id in agent_ids
-        }
-        return [
-            (str(agent_id), label)
-            for agent_id, label in sorted(labels.items(), key=lambda item: item[1].casefold())
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(**{self.agent_field: int(value)})
-        return queryset
-
-
-class ResponderFilter(AgentFilter):
-    agent_field = "responder_id"
-
-
-class MappedFilter(admin.SimpleListFilter):
-    """Whether the agent has a line in IDs.txt."""
-
-    title = "name in IDs.txt"
-    parameter_name = "mapped"
-    agent_field = "freshworks_user_id"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Named"), ("no", "Not named (Agent <id>)")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        mapped = Exists(FreshworksUserMapping.objects.of_outer_agent(self.agent_field))
-        if self.value() == "yes":
-            return queryset.filter(mapped)
-        if self.value() == "no":
-            return queryset.filter(~mapped)
-        return queryset
-
-
-class MappedResponderFilter(MappedFilter):
-    agent_field = "responder_id"
-
-
-class StatusFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        statuses = ClosedTicket.objects.order_by("status").values_list("status", flat=True)
-        return [(str(status), status_label(status)) for status in statuses.distinct()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        if value and value.isdigit():
-            return queryset.filter(status=int(value))
-        return queryset
-
-
-class LocalUserFilter(admin.SimpleListFilter):
-    title = "local user"
-    parameter_name = "linked"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("yes", "Linked"), ("no", "Not linked")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() in ("yes", "no"):
-            return queryset.filter(user__isnull=self.value() == "no")
-        return queryset
+# --- mixins -------------------------------------------------------------------------------------
 
 
 class SyncedDataAdmin(admin.ModelAdmin):
@@ -182,7 +65,7 @@ class SyncedDataAdmin(admin.ModelAdmin):
 
 
 class AgentColumnsMixin:
-    """`agent` and `local_user` columns read from the `with_agent` annotation."""
+    """`agent` and `local_user` columns read from the `selectors.with_agent` annotation."""
 
     agent_field = "freshworks_user_id"
 
@@ -214,7 +97,6 @@ class ForceSyncMixin(ForceSyncPermissionMixin):
         if first is None:  # the rows went away since the page was shown (a recount)
             self.message_user(request, "The selected rows are gone; nothing to sync.")
             return
-        label = span_label(first, last)
         try:
             result = sync_closures(
                 first=first,
@@ -223,23 +105,30 @@ class ForceSyncMixin(ForceSyncPermissionMixin):
                 force=True,
                 max_wait=REQUEST_MAX_WAIT_SECONDS,
             )
-        except SyncFailed as failure:
-            self.message_user(
-                request,
-                f"The sync of {label} failed and changed nothing: {failure}",
-                messages.ERROR,
-            )
+        except (SyncRefused, SyncFailed) as outcome:
+            self.message_user(request, describe_sync(outcome, dates=(first, last)), messages.ERROR)
             return
-        except SyncError as refusal:
-            self.message_user(request, f"{label} was not synced: {refusal}", messages.ERROR)
-            return
-        self.message_user(
-            request,
-            f"Force-synced {label}: {plural(result.tickets_processed, 'ticket')} fetched in "
-            f"{plural(result.api_calls, 'API call')}; "
-            f"{plural(len(result.dates_recounted), 'day')} recounted.",
-            messages.SUCCESS,
-        )
+        self.message_user(request, describe_sync(result, dates=(first, last)), messages.SUCCESS)
+
+
+class CustomPageLinksMixin:
+    """Tells the changelist template which links to the custom pages (views.py) to show."""
+
+    def custom_page_links(self, request: HttpRequest) -> dict[str, bool]:
+        return {"can_view_sync_stats": request.user.has_perm(VIEW_SYNC_STATS)}
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**self.custom_page_links(request), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+
+def _admin_url_name(model_admin: admin.ModelAdmin, page: str) -> str:
+    return f"{model_admin.opts.app_label}_{model_admin.opts.model_name}_{page}"
+
+
+# --- the model admins ---------------------------------------------------------------------------
 
 
 @admin.register(ClosedTicket)
@@ -260,11 +149,11 @@ class ClosedTicketAdmin(AgentColumnsMixin, SyncedDataAdmin):
     readonly_fields = ["agent", "local_user"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return with_agent(super().get_queryset(request), "responder_id")
+        return selectors.with_agent(super().get_queryset(request), "responder_id")
 
     @admin.display(description="status", ordering="status")
     def status_name(self, obj: ClosedTicket) -> str:
-        return status_label(obj.status)
+        return obj.status_label
 
 
 @admin.register(TicketClosure)
@@ -285,7 +174,7 @@ class TicketClosureAdmin(AgentColumnsMixin, ForceSyncMixin, SyncedDataAdmin):
     actions = ["force_sync_selected_dates", "export_selected_closures_csv"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return with_agent(super().get_queryset(request), "freshworks_user_id")
+        return selectors.with_agent(super().get_queryset(request), "freshworks_user_id")
 
     @admin.action(description="Export selected closures as CSV")
     def export_selected_closures_csv(
@@ -300,7 +189,7 @@ class TicketClosureAdmin(AgentColumnsMixin, ForceSyncMixin, SyncedDataAdmin):
 
 
 @admin.register(FreshworksUserMapping)
-class FreshworksUserMappingAdmin(ForceSyncPermissionMixin, admin.ModelAdmin):
+class FreshworksUserMappingAdmin(CustomPageLinksMixin, ForceSyncPermissionMixin, admin.ModelAdmin):
     list_display = ["freshworks_username", "freshworks_user_id", "user", "updated_at"]
     list_filter = [LocalUserFilter]
     list_select_related = ["user"]
@@ -340,30 +229,28 @@ class FreshworksUserMappingAdmin(ForceSyncPermissionMixin, admin.ModelAdmin):
             self.message_user(request, f"{plural(relinked, 'closure row')} relinked.")
 
     def get_urls(self) -> list[URLPattern]:
-        info = self.opts.app_label, self.opts.model_name
         return [
             path(
                 "refresh/",
                 self.admin_site.admin_view(require_POST(self.refresh_view)),
-                name="{}_{}_refresh".format(*info),
+                name=_admin_url_name(self, "refresh"),
             ),
             path(
                 "unmapped-agents/",
                 self.admin_site.admin_view(self.unmapped_agents_view),
-                name="{}_{}_unmapped".format(*info),
+                name=_admin_url_name(self, "unmapped"),
             ),
             *super().get_urls(),
         ]
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra_context = {
+    def custom_page_links(self, request: HttpRequest) -> dict[str, bool]:
+        return {
             "can_refresh_mappings": self.has_force_sync_permission(request),
-            "can_view_sync_stats": request.user.has_perm(VIEW_SYNC_STATS),
-            **(extra_context or {}),
+            **super().custom_page_links(request),
         }
-        return super().changelist_view(request, extra_context)
+
+    def unmapped_agents_view(self, request: HttpRequest) -> TemplateResponse:
+        return views.unmapped_agents(request, self)
 
     @admin.action(description="Refresh user mappings from IDs.txt", permissions=["force_sync"])
     def refresh_user_mappings_from_ids(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -414,20 +301,6 @@ class FreshworksUserMappingAdmin(ForceSyncPermissionMixin, admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    def unmapped_agents_view(self, request: HttpRequest) -> TemplateResponse:
-        if not request.user.has_perm(VIEW_SYNC_STATS):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Agents with closures but no IDs.txt line",
-            "opts": self.opts,
-            "agents": selectors.unmapped_agents(),
-            "ids_file": settings.FRESH_IDS_FILE,
-            "can_refresh_mappings": self.has_force_sync_permission(request),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/tickets/unmapped_agents.html", context)
-
 
 @admin.register(TicketSyncMetadata)
 class TicketSyncMetadataAdmin(ForceSyncMixin, SyncedDataAdmin):
@@ -440,7 +313,7 @@ class TicketSyncMetadataAdmin(ForceSyncMixin, SyncedDataAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(SyncedDataAdmin):
+class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
     list_display = [
         "started_at",
         "dates",
@@ -469,39 +342,17 @@ class SyncRunAdmin(SyncedDataAdmin):
         return run.error if len(run.error) <= 80 else run.error[:79] + "…"
 
     def get_urls(self) -> list[URLPattern]:
-        info = self.opts.app_label, self.opts.model_name
         return [
             path(
                 "statistics/",
                 self.admin_site.admin_view(self.statistics_view),
-                name="{}_{}_statistics".format(*info),
+                name=_admin_url_name(self, "statistics"),
             ),
             *super().get_urls(),
         ]
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra_context = {
-            "can_view_sync_stats": request.user.has_perm(VIEW_SYNC_STATS),
-            **(extra_context or {}),
-        }
-        return super().changelist_view(request, extra_context)
-
     def statistics_view(self, request: HttpRequest) -> TemplateResponse:
-        if not request.user.has_perm(VIEW_SYNC_STATS):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Sync statistics",
-            "opts": self.opts,
-            "stats": selectors.admin_stats(now=timezone.now()),
-            "schedule": settings.SYNC_SCHEDULE,
-            "min_interval": settings.SYNC_MIN_INTERVAL_MINUTES,
-            "can_force_sync": request.user.has_perm(FORCE_SYNC),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/tickets/sync_statistics.html", context)
+        return views.sync_statistics(request, self)
 
 
 @admin.register(SyncLease)

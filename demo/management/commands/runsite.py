@@ -1,9 +1,9 @@
 """`manage.py runsite [--port N]` — what `make run` serves: the real account, or the demo.
 
 With FRESH_API configured (and DEMO_MODE not forced) it is `runserver 127.0.0.1:PORT`. Without
-it, the stand-in Freshservice starts in this process (`tickets.services.demo`), the login is
-printed, and runserver runs without its autoreloader, which would restart the process and lose
-the simulator.
+it, the stand-in Freshservice starts in this process (`demo.bootstrap`), the login is printed,
+and runserver runs without its autoreloader, which would restart the process and lose the
+stand-in.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tickets.services.demo import DemoSite, start_demo
+from demo.bootstrap import DemoSite, start_demo
 
 DEFAULT_PORT = 8000
 

@@ -1,7 +1,8 @@
 """Demo mode (SPEC §3 `DEMO_MODE`): the site against the stand-in Freshservice, out of the box.
 
-`start_demo` starts `freshworks.simulator.FreshserviceSimulator` in this process, points the
-settings at it, writes its IDs.txt, gives half the agents a local user (so the dashboard shows
+`start_demo` generates the stand-in's world and serves it in this process (`demo.freshservice`),
+hands the sync a configuration pointing at it (`override_freshservice_config`: the settings are
+left alone), writes its IDs.txt, gives half the agents a local user (so the dashboard shows
 both matched and unmatched agents), makes a `demo` manager with a fresh password, backfills the
 last 30 days on first start and syncs every hour on the hour from then on. Everything after the
 set-up goes through the real client and the real sync, as it would against Freshservice.
@@ -13,7 +14,8 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -24,15 +26,21 @@ from django.contrib.auth.models import Group, User
 from django.db import connections
 from django.utils import timezone
 
+from demo.freshservice.api import FreshserviceApi, utc_now
+from demo.freshservice.server import FreshserviceServer
+from demo.freshservice.world import World, generate_world
 from freshworks.ids import IdsFileError
-from freshworks.simulator import FreshserviceSimulator
 from tickets import selectors
-from tickets.cron import scheduled_sync
+from tickets.freshservice_config import (
+    FreshserviceConfig,
+    override_freshservice_config,
+)
 from tickets.models import SyncRun
 from tickets.services.mapping import refresh_user_mappings
-from tickets.services.sync import SyncError, SyncResult, sync_closures
+from tickets.services.schedule import scheduled_sync
+from tickets.services.sync import SyncFailed, SyncRefused, SyncResult, sync_closures
 
-logger = logging.getLogger("tickets.demo")
+logger = logging.getLogger("demo")
 
 DEMO_GROUP_ID = 18000294963
 DEMO_USERNAME = "demo"
@@ -52,27 +60,33 @@ def default_ids_path() -> Path:
 
 @dataclass
 class DemoSite:
-    """A running demo: the site's URL, its login, and the stand-in Freshservice behind it."""
+    """A running demo: the site's URL, its login, and the stand-in Freshservice behind it.
+
+    `config` is what the sync uses while the demo runs; `world` and `server` are the stand-in.
+    """
 
     url: str
     username: str
     password: str = field(repr=False)
-    simulator: FreshserviceSimulator
+    config: FreshserviceConfig
+    world: World
+    server: FreshserviceServer
     ids_path: Path
     backfill: SyncResult | None = None
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
     _scheduler: threading.Thread | None = field(default=None, repr=False)
+    _cleanup: ExitStack = field(default_factory=ExitStack, repr=False)
 
     @property
     def admin_url(self) -> str:
         return f"{self.url}admin/"
 
     def stop(self) -> None:
-        """Stop the hourly sync and the simulator; idempotent."""
+        """Stop the hourly sync, the configuration override and the stand-in; idempotent."""
         self._stopping.set()
         if self._scheduler is not None:
             self._scheduler.join(timeout=10)
-        self.simulator.stop()
+        self._cleanup.close()
 
 
 def start_demo(
@@ -83,37 +97,41 @@ def start_demo(
     hourly: bool = True,
     clock: Callable[[], datetime] | None = None,
 ) -> DemoSite:
-    """Start the stand-in Freshservice and wire this process's settings and database to it.
+    """Start the stand-in Freshservice and hand this process's sync its configuration.
 
-    `port` is the site's (for the URL printed); the simulator takes a free port of its own.
+    `port` is the site's (for the URL printed); the stand-in takes a free port of its own.
     `ids_path` defaults to `var/demo-IDs.txt`; `hourly=False` skips the hourly sync thread and
-    `clock` freezes the simulator's time (both for tests). Progress goes to `stdout`.
+    `clock` freezes the stand-in's time (both for tests). Progress goes to `stdout`. Until
+    `stop()`, every sync of this process (the web requests' too) uses the stand-in.
     """
-    options = {"clock": clock} if clock is not None else {}
-    simulator = FreshserviceSimulator(
-        api_key=secrets.token_urlsafe(24),
-        group_id=DEMO_GROUP_ID,
-        tz=settings.TIME_ZONE,
-        **options,
-    )
-    endpoint = simulator.start()
+    clock = clock or utc_now
+    today = timezone.localtime(clock()).date()
+    world = generate_world(today=today, group_id=DEMO_GROUP_ID, tz=settings.TIME_ZONE)
+    api = FreshserviceApi(world, api_key=secrets.token_urlsafe(24), clock=clock)
+    server = FreshserviceServer(api)
+    cleanup = ExitStack()
+    endpoint = server.start()
+    cleanup.callback(server.stop)
     try:
         _say(
             stdout,
-            f"Demo mode: a stand-in Freshservice with {len(simulator.agents)} agents serves "
+            f"Demo mode: a stand-in Freshservice with {len(world.agents)} agents serves "
             f"generated tickets at {endpoint}",
         )
-        settings.FRESH_API = simulator.api_key
-        settings.FRESH_ENDPOINT = endpoint
-        settings.FRESH_GROUP_ID = DEMO_GROUP_ID
-        settings.FRESH_WORKSPACE_ID = None
-        settings.DEMO_MODE = True
-
         path = ids_path or default_ids_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(simulator.ids_txt(), encoding="utf-8")
-        settings.FRESH_IDS_FILE = str(path)
-        _create_agent_users(simulator)
+        path.write_text(world.ids_txt(), encoding="utf-8")
+        config = replace(
+            FreshserviceConfig.from_settings(),
+            api_key=api.api_key,
+            endpoint=endpoint,
+            group_id=DEMO_GROUP_ID,
+            workspace_id=None,
+            ids_file=str(path),
+            demo=True,
+        )
+        cleanup.enter_context(override_freshservice_config(config))
+        _create_agent_users(world)
         try:
             report = refresh_user_mappings(path=path)
         except IdsFileError as exc:  # the file was just written; only a full disk gets here
@@ -127,16 +145,19 @@ def start_demo(
         password = _reset_demo_user()
         backfill = _backfill_or_catch_up(stdout)
     except BaseException:
-        simulator.stop()
+        cleanup.close()
         raise
 
     site = DemoSite(
         url=f"http://127.0.0.1:{port}/",
         username=DEMO_USERNAME,
         password=password,
-        simulator=simulator,
+        config=config,
+        world=world,
+        server=server,
         ids_path=path,
         backfill=backfill,
+        _cleanup=cleanup,
     )
     if hourly:
         site._scheduler = threading.Thread(
@@ -150,9 +171,9 @@ def _say(stdout: Writer, line: str) -> None:
     stdout.write(line + "\n")
 
 
-def _create_agent_users(simulator: FreshserviceSimulator) -> None:
+def _create_agent_users(world: World) -> None:
     """Local users for every other agent: the rest show as unmatched, as on a real desk."""
-    for agent in simulator.agent_profiles[::2]:
+    for agent in world.agents[::2]:
         user, created = User.objects.get_or_create(
             username=agent.username,
             defaults={"first_name": agent.first_name, "last_name": agent.last_name},
@@ -197,7 +218,7 @@ def _backfill_or_catch_up(stdout: Writer) -> SyncResult | None:
             force=True,
             max_wait=BACKFILL_MAX_WAIT_SECONDS,
         )
-    except SyncError as exc:
+    except (SyncRefused, SyncFailed) as exc:
         _say(stdout, f"The demo backfill failed: {exc} The hourly sync will try again.")
         return None
     _say(

@@ -1,7 +1,13 @@
-"""The stand-in Freshservice, driven by the real client over loopback HTTP."""
+"""The demo's stand-in Freshservice (demo.freshservice), driven by the real client over HTTP.
+
+The world (generated tickets and the answer key), the API (served over loopback HTTP), the rate
+budget, the faults the tests and benchmarks inject, and the server's lifecycle.
+"""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import math
 from collections import Counter
@@ -12,6 +18,15 @@ from typing import Any
 import pytest
 import requests
 
+from demo.freshservice.api import ApiRequest, FreshserviceApi
+from demo.freshservice.server import FreshserviceServer
+from demo.freshservice.world import (
+    DEFAULT_GROUP_ID,
+    ID_BLOCK,
+    ID_EPOCH,
+    World,
+    generate_world,
+)
 from freshworks.client import (
     FreshserviceClient,
     FreshworksAuthError,
@@ -21,8 +36,8 @@ from freshworks.client import (
     Ticket,
 )
 from freshworks.ids import parse_ids
-from freshworks.simulator import DEFAULT_GROUP_ID, ID_BLOCK, ID_EPOCH, FreshserviceSimulator
-from tests.freshservice_data import DATA_DIR
+from tests.freshservice_data import DATA_DIR, make_ticket
+from tests.upstream import StandIn, serve_stand_in
 
 API_KEY = "sim-test-key"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday, mid-morning in New York
@@ -44,24 +59,24 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def make_sim(clock: Clock) -> Iterator[Callable[..., FreshserviceSimulator]]:
-    started: list[FreshserviceSimulator] = []
+def make_sim(clock: Clock) -> Iterator[Callable[..., StandIn]]:
+    with contextlib.ExitStack() as started:
 
-    def make(**options: Any) -> FreshserviceSimulator:
-        options = {"api_key": API_KEY, "days": 10, "clock": clock, "per_minute": 10_000} | options
-        simulator = FreshserviceSimulator(**options)
-        simulator.start()
-        started.append(simulator)
-        return simulator
+        def make(**options: Any) -> StandIn:
+            options = {"api_key": API_KEY, "days": 10, "clock": clock} | options
+            return started.enter_context(serve_stand_in(**options))
 
-    yield make
-    for simulator in started:
-        simulator.stop()
+        yield make
 
 
 @pytest.fixture
-def sim(make_sim) -> FreshserviceSimulator:
+def sim(make_sim) -> StandIn:
     return make_sim()
+
+
+def world(**options: Any) -> World:
+    """A generated world as on NOW's day (options as generate_world's)."""
+    return generate_world(**({"today": NOW.date()} | options))
 
 
 @pytest.fixture
@@ -70,9 +85,7 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def make_client(
-    sim: FreshserviceSimulator, sleeps: list[float]
-) -> Callable[..., FreshserviceClient]:
+def make_client(sim: StandIn, sleeps: list[float]) -> Callable[..., FreshserviceClient]:
     def make(**options: Any) -> FreshserviceClient:
         options = {
             "api_key": API_KEY,
@@ -90,7 +103,7 @@ def fetch(client: FreshserviceClient, since: datetime) -> list[Ticket]:
     return [ticket for page in client.iter_ticket_pages(updated_since=since) for ticket in page]
 
 
-def get(sim: FreshserviceSimulator, auth: tuple[str, str] = (API_KEY, "X"), **params: Any):
+def get(sim: StandIn, auth: tuple[str, str] = (API_KEY, "X"), **params: Any):
     return requests.get(f"{sim.endpoint}tickets", params=params, auth=auth, timeout=5)
 
 
@@ -103,7 +116,7 @@ def updated_at(ticket: dict[str, Any]) -> datetime:
 
 def test_the_client_pages_through_every_changed_ticket_100_at_a_time(sim, make_client):
     since = NOW - timedelta(days=7)
-    expected = {t["id"] for t in sim.visible_tickets() if updated_at(t) >= since}
+    expected = {t["id"] for t in sim.world.visible_tickets(now=NOW) if updated_at(t) >= since}
     client = make_client()
 
     tickets = fetch(client, since)
@@ -175,7 +188,7 @@ def test_updated_since_is_honoured_with_z_an_offset_or_a_bare_date(sim, make_cli
 
     assert tickets
     assert all(ticket.updated_at >= since for ticket in tickets)
-    expected = {t["id"] for t in sim.visible_tickets() if updated_at(t) >= since}
+    expected = {t["id"] for t in sim.world.visible_tickets(now=NOW) if updated_at(t) >= since}
     assert {ticket.id for ticket in tickets} == expected
 
     as_z = get(sim, updated_since="2026-11-25T06:00:00Z", per_page=100)
@@ -201,7 +214,7 @@ def test_without_updated_since_only_tickets_created_in_the_last_30_days_are_list
     assert min(created) >= NOW - timedelta(days=30)
     assert len(listed) == sum(
         1
-        for t in sim.visible_tickets()
+        for t in sim.world.visible_tickets(now=NOW)
         if datetime.fromisoformat(t["created_at"]) >= NOW - timedelta(days=30)
     )
 
@@ -302,7 +315,7 @@ def test_the_client_gives_up_when_the_wait_would_exceed_its_budget(make_sim, sle
 
 
 def test_fail_next_with_5xx_is_retried_by_the_client(sim, make_client, sleeps):
-    sim.fail_next(503, times=2)
+    sim.faults.fail_next(503, times=2)
     client = make_client()
 
     tickets = fetch(client, NOW - timedelta(hours=4))
@@ -313,32 +326,32 @@ def test_fail_next_with_5xx_is_retried_by_the_client(sim, make_client, sleeps):
 
 
 def test_fail_next_more_often_than_the_client_retries_fails_the_fetch(sim, make_client):
-    sim.fail_next(500, times=3)
+    sim.faults.fail_next(500, times=3)
     with pytest.raises(FreshworksServerError, match="500"):
         fetch(make_client(), NOW - timedelta(hours=4))
     assert fetch(make_client(), NOW - timedelta(hours=4))  # the faults are used up
 
 
 def test_fail_next_429_with_retry_after_is_waited_out(sim, make_client, sleeps):
-    sim.fail_next(429, retry_after=7)
+    sim.faults.fail_next(429, retry_after=7)
 
     assert fetch(make_client(), NOW - timedelta(hours=4))
     assert sleeps == [7]
 
 
 def test_fail_on_page_fails_that_page_every_time_until_reset(sim, make_client, sleeps):
-    sim.fail_on_page(2, 502)
+    sim.faults.fail_on_page(2, 502)
 
     with pytest.raises(FreshworksServerError, match="502"):
         fetch(make_client(), NOW - timedelta(days=3))
     assert sim.paths[-1].endswith("page=2")
 
-    sim.reset_faults()
+    sim.faults.reset()
     assert len(fetch(make_client(), NOW - timedelta(days=3))) > 100
 
 
 def test_slow_next_trips_the_clients_timeout_once(sim, make_client, sleeps):
-    sim.slow_next(0.6)
+    sim.faults.slow_next(0.6)
     client = make_client(timeout=0.2)
 
     assert fetch(client, NOW - timedelta(hours=4))
@@ -347,13 +360,13 @@ def test_slow_next_trips_the_clients_timeout_once(sim, make_client, sleeps):
 
 
 def test_invalid_json_next_is_a_response_error(sim, make_client):
-    sim.invalid_json_next()
+    sim.faults.invalid_json_next()
     with pytest.raises(FreshworksResponseError, match="not JSON"):
         fetch(make_client(), NOW - timedelta(hours=4))
 
 
 def test_drop_connection_next_is_retried_like_a_network_error(sim, make_client, sleeps):
-    sim.drop_connection_next()
+    sim.faults.drop_connection_next()
     client = make_client()
 
     assert fetch(client, NOW - timedelta(hours=4))
@@ -368,7 +381,7 @@ def test_tickets_appear_and_change_only_as_the_clock_reaches_them(sim, make_clie
     later = NOW + timedelta(hours=3)
     changing = {
         t["id"]: t
-        for t in sim.visible_tickets(now=later)
+        for t in sim.world.visible_tickets(now=later)
         if NOW < updated_at(t) <= later and t["status"] in (4, 5)
     }
     assert changing
@@ -389,21 +402,19 @@ def test_tickets_appear_and_change_only_as_the_clock_reaches_them(sim, make_clie
 # --- the world ----------------------------------------------------------------------------------
 
 
-def test_the_world_is_the_same_for_the_same_seed_and_differs_for_another(clock):
-    one = FreshserviceSimulator(api_key=API_KEY, days=5, clock=clock)
-    two = FreshserviceSimulator(api_key=API_KEY, days=5, clock=clock)
-    other = FreshserviceSimulator(api_key=API_KEY, days=5, clock=clock, seed=8)
+def test_the_world_is_the_same_for_the_same_seed_and_differs_for_another():
+    one = world(days=5)
+    two = world(days=5)
+    other = world(days=5, seed=8)
 
-    assert one.visible_tickets() == two.visible_tickets()
+    assert one.visible_tickets(now=NOW) == two.visible_tickets(now=NOW)
     assert one.agents == two.agents
     assert one.agents != other.agents
 
 
-def test_a_later_start_sees_the_same_tickets_under_the_same_ids(clock):
-    today = FreshserviceSimulator(api_key=API_KEY, days=5, clock=clock)
-    in_three_days = FreshserviceSimulator(
-        api_key=API_KEY, days=5, clock=lambda: NOW + timedelta(days=3)
-    )
+def test_a_later_start_sees_the_same_tickets_under_the_same_ids():
+    today = world(days=5)
+    in_three_days = world(days=5, today=(NOW + timedelta(days=3)).date())
     everything = NOW + timedelta(days=14)
     later = {t["id"]: t for t in in_three_days.visible_tickets(now=everything)}
 
@@ -417,12 +428,12 @@ def test_a_later_start_sees_the_same_tickets_under_the_same_ids(clock):
     assert all(later[ticket["id"]] == ticket for ticket in shared)
 
 
-def test_the_team_closes_0_to_15_a_day_with_quieter_weekends(clock):
-    sim = FreshserviceSimulator(api_key=API_KEY, tz="America/New_York", days=28, clock=clock)
-    closures = sim.expected_closures(now=NOW + timedelta(days=8))
-    agent_ids = {agent_id for agent_id, _ in sim.agents}
+def test_the_team_closes_0_to_15_a_day_with_quieter_weekends():
+    team = world(tz="America/New_York", days=28)
+    closures = team.expected_closures(now=NOW + timedelta(days=8))
+    agent_ids = {agent.id for agent in team.agents}
 
-    assert len(sim.agents) == 12
+    assert len(team.agents) == 12
     assert all(set(per_agent) <= agent_ids for per_agent in closures.values())
     assert all(0 < count <= 16 for per_agent in closures.values() for count in per_agent.values())
     weekdays = [sum(c.values()) for day, c in closures.items() if day.weekday() < 5]
@@ -431,7 +442,7 @@ def test_the_team_closes_0_to_15_a_day_with_quieter_weekends(clock):
 
 
 def test_the_world_holds_noise_that_must_not_count(sim):
-    tickets = sim.visible_tickets()
+    tickets = sim.world.visible_tickets(now=NOW)
     statuses = Counter(ticket["status"] for ticket in tickets)
 
     assert {2, 3, 4, 5, 6} <= set(statuses)
@@ -439,12 +450,14 @@ def test_the_world_holds_noise_that_must_not_count(sim):
     assert any(t["responder_id"] is None and t["status"] in (4, 5) for t in tickets)
     reopened = [t for t in tickets if t["status"] == 2 and t["stats"]["resolved_at"]]
     assert reopened
-    counted = sum(sum(per_agent.values()) for per_agent in sim.expected_closures().values())
+    counted = sum(
+        sum(per_agent.values()) for per_agent in sim.world.expected_closures(now=NOW).values()
+    )
     assert counted < statuses[4] + statuses[5]
 
 
 def test_auto_closed_tickets_close_a_day_after_resolution_and_move_updated_at(sim):
-    closed = [t for t in sim.visible_tickets() if t["status"] == 5]
+    closed = [t for t in sim.world.visible_tickets(now=NOW) if t["status"] == 5]
 
     assert closed
     for ticket in closed:
@@ -454,36 +467,39 @@ def test_auto_closed_tickets_close_a_day_after_resolution_and_move_updated_at(si
         assert ticket["updated_at"] == ticket["stats"]["closed_at"]
 
 
-def test_closures_fall_in_working_hours_of_the_zone(clock):
-    sim = FreshserviceSimulator(api_key=API_KEY, tz="Asia/Tokyo", days=5, clock=clock)
-    for ticket in sim.visible_tickets():
+def test_closures_fall_in_working_hours_of_the_zone():
+    tokyo = world(tz="Asia/Tokyo", days=5)
+    for ticket in tokyo.visible_tickets(now=NOW):
         if ticket["stats"]["resolved_at"]:
-            local = datetime.fromisoformat(ticket["stats"]["resolved_at"]).astimezone(sim.tz)
+            local = datetime.fromisoformat(ticket["stats"]["resolved_at"]).astimezone(tokyo.tz)
             assert 8 <= local.hour < 18
 
 
-def test_ids_txt_names_every_agent(sim):
-    parsed = parse_ids(sim.ids_txt())
+def test_ids_txt_names_every_agent():
+    team = world()
+    parsed = parse_ids(team.ids_txt())
 
     assert not parsed.problems
-    assert [(e.freshworks_user_id, e.name) for e in parsed.entries] == sim.agents
-    assert all(name.endswith(".") and len(name.split()) == 2 for _, name in sim.agents)
+    assert [(e.freshworks_user_id, e.name) for e in parsed.entries] == [
+        (agent.id, agent.name) for agent in team.agents
+    ]
+    assert all(agent.name.endswith(".") and len(agent.name.split()) == 2 for agent in team.agents)
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
 def test_stop_closes_the_port_and_kept_alive_connections(clock):
-    sim = FreshserviceSimulator(api_key=API_KEY, days=1, clock=clock)
-    with sim:
+    server = FreshserviceServer(FreshserviceApi(world(days=1), api_key=API_KEY, clock=clock))
+    with server:
         session = requests.Session()
-        assert session.get(f"{sim.endpoint}tickets", auth=(API_KEY, "X"), timeout=5).ok
+        assert session.get(f"{server.endpoint}tickets", auth=(API_KEY, "X"), timeout=5).ok
 
     with pytest.raises(requests.ConnectionError):
-        session.get(f"{sim.endpoint}tickets", auth=(API_KEY, "X"), timeout=5)
+        session.get(f"{server.endpoint}tickets", auth=(API_KEY, "X"), timeout=5)
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"{sim.endpoint}tickets", auth=(API_KEY, "X"), timeout=5)
-    sim.stop()  # idempotent
+        requests.get(f"{server.endpoint}tickets", auth=(API_KEY, "X"), timeout=5)
+    server.stop()  # idempotent
 
 
 def test_calls_counts_every_request(sim):
@@ -494,6 +510,50 @@ def test_calls_counts_every_request(sim):
 
 
 def test_a_date_in_the_first_day_is_generated_and_none_before(sim):
-    created = [datetime.fromisoformat(t["created_at"]).date() for t in sim.visible_tickets()]
-    assert min(created) >= sim.first_day - timedelta(days=3)
-    assert sim.first_day == date(2026, 11, 16)
+    created = [
+        datetime.fromisoformat(t["created_at"]).date() for t in sim.world.visible_tickets(now=NOW)
+    ]
+    assert min(created) >= sim.world.first_day - timedelta(days=3)
+    assert sim.world.first_day == date(2026, 11, 16)
+
+
+# --- the API without HTTP, over tickets put by hand --------------------------------------------
+
+
+def basic(key: str = API_KEY) -> str:
+    return "Basic " + base64.b64encode(f"{key}:X".encode()).decode()
+
+
+def test_the_api_answers_a_request_without_any_socket():
+    hand_made = World()
+    hand_made.put(
+        make_ticket(id=1, updated_at="2026-11-26T09:00:00Z"),
+        make_ticket(id=2, updated_at="2026-11-26T11:00:00Z"),
+        make_ticket(id=3, updated_at="2026-11-25T09:00:00Z"),
+    )
+    api = FreshserviceApi(hand_made, api_key=API_KEY, clock=lambda: NOW)
+    url = "https://acme.example/api/v2/tickets?updated_since=2026-11-26T00:00:00Z&per_page=1"
+
+    first = api.handle(ApiRequest("GET", url, basic()))
+    with_stats = api.handle(ApiRequest("GET", url + "&include=stats", basic()))
+    refused = api.handle(ApiRequest("GET", url, basic("wrong")))
+
+    assert first.status == 200
+    assert [ticket["id"] for ticket in first.json()["tickets"]] == [2]
+    assert "stats" not in first.json()["tickets"][0]
+    assert "stats" in with_stats.json()["tickets"][0]
+    assert first.headers["link"].startswith("<https://acme.example/api/v2/tickets?")
+    assert "page=2" in first.headers["link"]
+    assert refused.status == 401
+    assert refused.json()["code"] == "invalid_credentials"
+
+
+def test_a_ticket_put_by_hand_replaces_the_generated_one_with_its_id():
+    team = world(days=2)
+    generated = team.visible_tickets(now=NOW)[0]
+    team.put(make_ticket(id=generated["id"], status=2, updated_at="2026-11-26T11:30:00Z"))
+
+    (shown,) = [t for t in team.visible_tickets(now=NOW) if t["id"] == generated["id"]]
+
+    assert shown["status"] == 2
+    assert shown["updated_at"] == "2026-11-26T11:30:00Z"

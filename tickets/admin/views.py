@@ -1,0 +1,55 @@
+"""The admin's own pages (SPEC §11): the sync statistics and the agents without a name.
+
+Each is served by a model admin's `get_urls` (so it sits under that model in the breadcrumbs)
+and needs tickets.view_sync_stats, like the API's admin-stats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from tickets import selectors
+from tickets.freshservice_config import freshservice_config
+from tickets.roles import FORCE_SYNC, VIEW_SYNC_STATS
+
+
+def sync_statistics(request: HttpRequest, model_admin: admin.ModelAdmin) -> TemplateResponse:
+    """The statistics of `admin-stats`: sync health, database contents, the last 10 syncs."""
+    if not request.user.has_perm(VIEW_SYNC_STATS):
+        raise PermissionDenied
+    context = {
+        **_page(request, model_admin),
+        "title": "Sync statistics",
+        "stats": selectors.admin_stats(now=timezone.now()),
+        "schedule": settings.SYNC_SCHEDULE,
+        "min_interval": settings.SYNC_MIN_INTERVAL_MINUTES,
+        "can_force_sync": request.user.has_perm(FORCE_SYNC),
+    }
+    return TemplateResponse(request, "admin/tickets/sync_statistics.html", context)
+
+
+def unmapped_agents(request: HttpRequest, model_admin: admin.ModelAdmin) -> TemplateResponse:
+    """Agents with closures but no IDs.txt line, most closures first."""
+    if not request.user.has_perm(VIEW_SYNC_STATS):
+        raise PermissionDenied
+    context = {
+        **_page(request, model_admin),
+        "title": "Agents with closures but no IDs.txt line",
+        "agents": selectors.unmapped_agents(),
+        "ids_file": freshservice_config().ids_file,
+        "can_refresh_mappings": request.user.has_perm(FORCE_SYNC),
+    }
+    return TemplateResponse(request, "admin/tickets/unmapped_agents.html", context)
+
+
+def _page(request: HttpRequest, model_admin: admin.ModelAdmin) -> dict[str, Any]:
+    """What every admin page's template needs, under `model_admin`'s model."""
+    request.current_app = model_admin.admin_site.name
+    return {**model_admin.admin_site.each_context(request), "opts": model_admin.opts}

@@ -1,0 +1,34 @@
+"""The scheduled sync: what django-crontab runs on SYNC_SCHEDULE (through `tickets.cron`), and
+what demo mode runs every hour.
+
+A scheduled run has nobody to answer to, so it makes its outcome visible itself: a sync that ran
+is in SyncRun (failed ones with their reason), and every outcome is logged (stderr, and LOG_FILE
+when set).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tickets.models import SyncRun
+from tickets.services.sync import SyncFailed, SyncRefused, sync_closures
+from tickets.wording import describe_sync
+
+# The name its log lines have always carried, whoever runs it.
+logger = logging.getLogger("tickets.cron")
+
+
+def scheduled_sync() -> bool:
+    """Sync today (which also picks up late changes to earlier days). True when it synced."""
+    try:
+        sync_closures(trigger=SyncRun.Trigger.SCHEDULE)
+    except SyncRefused as refusal:
+        logger.info("Scheduled sync: %s", describe_sync(refusal))
+    except SyncFailed as failure:
+        # A sync that ran logged its reason and recorded the failed SyncRun; one that could not
+        # run (not configured) is logged here.
+        if failure.run is None:
+            logger.error("Scheduled sync: %s", describe_sync(failure))
+    else:
+        return True
+    return False

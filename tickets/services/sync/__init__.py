@@ -1,0 +1,244 @@
+"""The sync (SPEC §6): fetch changed tickets from Freshservice, keep those that count, recount days.
+
+The order of a sync, and why:
+1. check the dates and build the client (`fetch.build_client`), then
+2. claim the database lease (one sync at a time across workers and hosts: `SyncLease.objects`),
+3. check the per-date rate limit (inside the lease, so two syncs started together cannot both
+   pass the check and both fetch),
+4. fetch everything first (`fetch.fetch_tickets`), then
+5. write everything in one transaction (`write.apply_fetched`): per-ticket rows, the recounted
+   days, the bookkeeping, and the SyncRun.
+A failure anywhere before the commit leaves nothing behind but a failed SyncRun.
+
+Callers catch `SyncRefused` and `SyncFailed` (errors.py); `tickets.wording.describe_sync` turns
+an outcome into the words shown to people.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from freshworks.client import FreshserviceClient, FreshworksError, Ticket
+from tickets import selectors
+from tickets.dates import DateRangeError, check_range, dates_label
+from tickets.freshservice_config import freshservice_config
+from tickets.models import SyncLease, SyncRun
+from tickets.services.sync.errors import (
+    LeaseLost,
+    SyncFailed,
+    SyncInProgress,
+    SyncNotConfigured,
+    SyncRateLimited,
+    SyncRefused,
+    SyncRequestError,
+)
+from tickets.services.sync.fetch import build_client, fetch_start, fetch_tickets, lease_ttl
+from tickets.services.sync.write import apply_fetched, closure_date, counts_as_closed
+
+__all__ = [
+    "REQUEST_MAX_WAIT_SECONDS",
+    "SyncFailed",
+    "SyncInProgress",
+    "SyncNotConfigured",
+    "SyncRateLimited",
+    "SyncRefused",
+    "SyncRequestError",
+    "SyncResult",
+    "build_client",
+    "closure_date",
+    "counts_as_closed",
+    "fetch_start",
+    "sync_closures",
+]
+
+logger = logging.getLogger("tickets.sync")
+
+# The longest a sync started from an HTTP request waits on Retry-After in total (SPEC §6).
+REQUEST_MAX_WAIT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    run: SyncRun
+    first_date: date
+    last_date: date
+    force: bool
+    fetched_from: datetime
+    tickets_processed: int
+    api_calls: int
+    dates_recounted: list[date]
+    next_sync_at: datetime
+
+
+def sync_closures(
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    trigger: SyncRun.Trigger,
+    force: bool = False,
+    max_wait: float | None = None,
+    client: FreshserviceClient | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> SyncResult:
+    """Sync the closures of `first`..`last` (default today; one day when `last` is omitted).
+
+    Raises SyncRefused (SyncRequestError, SyncInProgress, SyncRateLimited) without touching
+    anything; SyncFailed when it cannot run (SyncNotConfigured) or, after recording a failed
+    SyncRun, when the fetch or the write fails. `client` defaults to one built from the settings
+    (`max_wait` bounds its waits on Retry-After); `on_page(pages, tickets)` is called after each
+    page fetched.
+    """
+    today = timezone.localdate()
+    first = first or today
+    last = last or first
+    try:
+        check_range(first, last, today=today)
+    except DateRangeError as exc:
+        raise SyncRequestError(str(exc)) from None
+    # A client handed in stays open for its owner; one built here is closed after the sync.
+    with nullcontext(client) if client is not None else build_client(max_wait=max_wait) as upstream:
+        return _run_leased(
+            first=first, last=last, trigger=trigger, force=force, client=upstream, on_page=on_page
+        )
+
+
+def _run_leased(
+    *,
+    first: date,
+    last: date,
+    trigger: SyncRun.Trigger,
+    force: bool,
+    client: FreshserviceClient,
+    on_page: Callable[[int, int], None] | None,
+) -> SyncResult:
+    holder = uuid.uuid4().hex
+    ttl = lease_ttl(client)
+    if not SyncLease.objects.claim(holder, ttl):
+        raise SyncInProgress()
+    try:
+        started_at = timezone.now()
+        if not force:
+            _refuse_if_rate_limited(first, last, started_at)
+        return _run(
+            first=first,
+            last=last,
+            trigger=trigger,
+            force=force,
+            client=client,
+            started_at=started_at,
+            holder=holder,
+            ttl=ttl,
+            on_page=on_page,
+        )
+    finally:
+        SyncLease.objects.release(holder)
+
+
+def _run(
+    *,
+    first: date,
+    last: date,
+    trigger: SyncRun.Trigger,
+    force: bool,
+    client: FreshserviceClient,
+    started_at: datetime,
+    holder: str,
+    ttl: timedelta,
+    on_page: Callable[[int, int], None] | None,
+) -> SyncResult:
+    fetched_from = fetch_start(first=first, force=force)
+    tickets: dict[int, Ticket] = {}
+
+    def record(status: SyncRun.Status, error: str = "") -> SyncRun:
+        return SyncRun.objects.create(
+            first_date=first,
+            last_date=last,
+            trigger=trigger,
+            status=status,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            fetched_from=fetched_from,
+            tickets_processed=len(tickets),
+            api_calls=client.api_calls,
+            error=error,
+        )
+
+    try:
+        fetch_tickets(
+            client,
+            updated_since=fetched_from,
+            holder=holder,
+            ttl=ttl,
+            into=tickets,
+            on_page=on_page,
+        )
+        with transaction.atomic():
+            if not SyncLease.objects.still_held(holder):
+                raise LeaseLost()
+            recounted = apply_fetched(
+                tickets.values(), first=first, last=last, started_at=started_at
+            )
+            run = record(SyncRun.Status.SUCCESS)
+    except (FreshworksError, LeaseLost) as exc:
+        reason = _one_line(str(exc))
+        logger.error("Sync of %s failed: %s", dates_label(first, last), reason)
+        raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from None
+    except Exception as exc:
+        # An unexpected fault (a bug, the database): keep the traceback in the log, and the
+        # audit trail honest.
+        logger.exception("Sync of %s failed unexpectedly", dates_label(first, last))
+        reason = _one_line(f"Unexpected error: {type(exc).__name__}: {exc}")
+        raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from exc
+
+    logger.info(
+        "Synced %s (%s%s): %d tickets in %d API calls since %s; recounted %s",
+        dates_label(first, last),
+        trigger,
+        ", forced" if force else "",
+        len(tickets),
+        client.api_calls,
+        fetched_from.isoformat(),
+        ", ".join(day.isoformat() for day in recounted) or "no days",
+    )
+    return SyncResult(
+        run=run,
+        first_date=first,
+        last_date=last,
+        force=force,
+        fetched_from=fetched_from,
+        tickets_processed=len(tickets),
+        api_calls=client.api_calls,
+        dates_recounted=recounted,
+        next_sync_at=selectors.next_sync_time(started_at),
+    )
+
+
+def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:
+    limited = [
+        allowance
+        for allowance in selectors.sync_allowances(first=first, last=last)
+        if not allowance.can_sync(now)
+    ]
+    if limited:
+        latest = max(limited, key=lambda allowance: allowance.next_sync_at)
+        raise SyncRateLimited(
+            dates=[allowance.sync_date for allowance in limited],
+            next_sync_at=latest.next_sync_at,
+            minutes=latest.minutes_until_next_sync(now),
+        )
+
+
+def _one_line(text: str) -> str:
+    """Errors go into one log line and one database field; never let the key slip in."""
+    line = " ".join(text.split())
+    if key := freshservice_config().api_key:
+        line = line.replace(key, "[FRESH_API]")
+    return line[:1000]

@@ -1,0 +1,64 @@
+"""What a sync raises instead of a result: refused before it started, or failed.
+
+Callers catch exactly two types: `SyncRefused` (nothing happened and nothing is wrong: the date
+is rate limited, another sync is running, or the dates make no sense) and `SyncFailed` (the sync
+could not run, or ran and failed, changing nothing). Each message is one line a person can act on;
+`tickets.services.sync.outcome.describe` turns them into the words commands and the admin show.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from tickets.models import SyncRun
+
+
+class SyncRefused(Exception):
+    """The sync did not start; nothing was fetched or written and no SyncRun was recorded."""
+
+
+class SyncRateLimited(SyncRefused):
+    def __init__(self, *, dates: list[date], next_sync_at: datetime, minutes: int) -> None:
+        self.dates = dates
+        self.next_sync_at = next_sync_at
+        self.minutes_until_next_sync = minutes
+        names = ", ".join(day.isoformat() for day in dates)
+        local = timezone.localtime(next_sync_at)
+        super().__init__(
+            f"{names} synced less than {settings.SYNC_MIN_INTERVAL_MINUTES} minutes ago; "
+            f"next sync allowed at {local:%Y-%m-%d %H:%M %Z} (in {minutes} min)."
+        )
+
+
+class SyncInProgress(SyncRefused):
+    def __init__(self) -> None:
+        super().__init__("Another sync is running; its numbers will appear when it finishes.")
+
+
+class SyncRequestError(SyncRefused, ValueError):
+    """The dates asked for make no sense (backwards, too long a range, in the future)."""
+
+
+class SyncFailed(Exception):
+    """The sync could not run (`run` is None) or ran and failed (`run` is its failed SyncRun)."""
+
+    def __init__(self, reason: str, *, run: SyncRun | None = None) -> None:
+        self.run = run
+        super().__init__(reason)
+
+
+class SyncNotConfigured(SyncFailed):
+    """Freshservice is not configured; the message names the missing settings."""
+
+
+class LeaseLost(Exception):
+    """Inside the sync only: another sync took the lease while this one ran (it becomes a
+    SyncFailed)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The sync lost its lease (it ran longer than the lease allows); nothing was written."
+        )

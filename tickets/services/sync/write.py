@@ -1,0 +1,232 @@
+"""Writing what a sync fetched (SPEC §6), inside the sync's one transaction.
+
+`apply_fetched` upserts the ClosedTicket rows of fetched tickets that count and deletes those
+that no longer count, recounts TicketClosure for every day whose rows changed (recomputed, never
+incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate limit reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import NamedTuple
+
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from freshworks.client import Ticket
+from tickets import dates
+from tickets.freshservice_config import FreshserviceConfig, freshservice_config
+from tickets.models import ClosedTicket, FreshworksUserMapping, TicketClosure, TicketSyncMetadata
+
+# SQLite allows a limited number of query parameters; stay well below it.
+CHUNK = 500
+
+
+def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -> bool:
+    """SPEC §5: in the group, in a closed status, with a responder."""
+    config = config or freshservice_config()
+    return (
+        ticket.group_id == config.group_id
+        and ticket.status in config.closed_statuses
+        and ticket.responder_id is not None
+    )
+
+
+def closure_date(ticket: Ticket) -> date:
+    """The calendar day in TIME_ZONE of the ticket's closure timestamp."""
+    return timezone.localtime(ticket.closure_time).date()
+
+
+class _Closure(NamedTuple):
+    """What ClosedTicket stores of one ticket, as plain values (cheaper than model instances)."""
+
+    responder_id: int
+    status: int
+    closed_at: datetime
+    closure_date: date
+
+
+def apply_fetched(
+    tickets: Iterable[Ticket], *, first: date, last: date, started_at: datetime
+) -> list[date]:
+    """Write what was fetched; returns the days whose counts were recomputed."""
+    fetched = list(tickets)
+    config = freshservice_config()  # read once, not once per ticket
+    counting = {
+        ticket.id: _Closure(
+            ticket.responder_id, ticket.status, ticket.closure_time, closure_date(ticket)
+        )
+        for ticket in fetched
+        if counts_as_closed(ticket, config)
+    }
+    existing = {
+        ticket_id: _Closure(*stored)
+        for ids in _chunks([ticket.id for ticket in fetched])
+        for ticket_id, *stored in ClosedTicket.objects.filter(ticket_id__in=ids).values_list(
+            "ticket_id", "responder_id", "status", "closed_at", "closure_date"
+        )
+    }
+
+    touched: set[date] = set()
+    changed: dict[int, _Closure] = {}
+    for ticket_id, closure in counting.items():
+        old = existing.get(ticket_id)
+        if old == closure:
+            continue
+        changed[ticket_id] = closure
+        touched.add(closure.closure_date)
+        if old is not None:
+            touched.add(old.closure_date)
+    gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
+    touched.update(existing[ticket_id].closure_date for ticket_id in gone)
+
+    _upsert_closed_tickets(changed, fetched_at=timezone.now())
+    for ids in _chunks(gone):
+        ClosedTicket.objects.filter(ticket_id__in=ids).delete()
+
+    recounted = sorted(touched)
+    _recount(recounted)
+    _mark_synced(first, last, started_at, counting.values())
+    return recounted
+
+
+def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -> None:
+    """Insert or update ClosedTicket rows in one statement per batch.
+
+    Hand-written because bulk_create(update_conflicts=True) spent most of a 20,000-ticket sync
+    preparing model fields (bench/sync_overhead.py). ON CONFLICT ... DO UPDATE is the same on
+    SQLite and PostgreSQL; values go through the backend's own adapters, so time zones are stored
+    exactly as the ORM stores them.
+    """
+    if not rows:
+        return
+    if connection.vendor not in {"sqlite", "postgresql"}:
+        ClosedTicket.objects.bulk_create(
+            [
+                ClosedTicket(ticket_id=ticket_id, fetched_at=fetched_at, **row._asdict())
+                for ticket_id, row in rows.items()
+            ],
+            batch_size=CHUNK,
+            update_conflicts=True,
+            unique_fields=_conflict_target(["ticket_id"]),
+            update_fields=["responder_id", "status", "closed_at", "closure_date", "fetched_at"],
+        )
+        return
+    ops = connection.ops
+    table = ops.quote_name(ClosedTicket._meta.db_table)
+    columns = ("ticket_id", "responder_id", "status", "closed_at", "closure_date", "fetched_at")
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
+    placeholders = ", ".join(["%s"] * len(columns))
+    # Only constant names are formatted in; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
+    )
+    fetched = ops.adapt_datetimefield_value(fetched_at)
+    values = [
+        (
+            ticket_id,
+            row.responder_id,
+            row.status,
+            ops.adapt_datetimefield_value(row.closed_at),
+            ops.adapt_datefield_value(row.closure_date),
+            fetched,
+        )
+        for ticket_id, row in rows.items()
+    ]
+    with connection.cursor() as cursor:
+        for batch in _chunks(values):
+            cursor.executemany(sql, batch)
+
+
+def _recount(touched: list[date]) -> None:
+    """Recompute TicketClosure for the `touched` days from ClosedTicket: never incremented,
+    always derived."""
+    if not touched:
+        return
+    users = dict(
+        FreshworksUserMapping.objects.filter(user__isnull=False).values_list(
+            "freshworks_user_id", "user_id"
+        )
+    )
+    fresh: dict[tuple[int, date], int] = {}
+    for day_chunk in _chunks(touched):
+        for row in (
+            ClosedTicket.objects.filter(closure_date__in=day_chunk)
+            .values("responder_id", "closure_date")
+            .annotate(closed=Count("id"))
+        ):
+            fresh[(row["responder_id"], row["closure_date"])] = row["closed"]
+    TicketClosure.objects.bulk_create(
+        [
+            TicketClosure(
+                freshworks_user_id=agent_id,
+                date=day,
+                tickets_closed=closed,
+                user_id=users.get(agent_id),
+            )
+            for (agent_id, day), closed in fresh.items()
+        ],
+        batch_size=CHUNK,
+        update_conflicts=True,
+        unique_fields=_conflict_target(["freshworks_user_id", "date"]),
+        update_fields=["tickets_closed", "user", "updated_at"],
+    )
+    stale = [
+        pk
+        for day_chunk in _chunks(touched)
+        for pk, agent_id, day in TicketClosure.objects.filter(date__in=day_chunk).values_list(
+            "pk", "freshworks_user_id", "date"
+        )
+        if (agent_id, day) not in fresh
+    ]
+    for pks in _chunks(stale):
+        TicketClosure.objects.filter(pk__in=pks).delete()
+
+
+def _mark_synced(
+    first: date, last: date, started_at: datetime, counting: Iterable[_Closure]
+) -> None:
+    """Bookkeeping for every date asked for: the rate limit and the statistics read it."""
+    per_day: dict[date, int] = {}
+    for row in counting:
+        per_day[row.closure_date] = per_day.get(row.closure_date, 0) + 1
+    existing = {
+        row.sync_date: row
+        for row in TicketSyncMetadata.objects.filter(sync_date__range=(first, last))
+    }
+    new = []
+    for day in dates.days(first, last):
+        row = existing.get(day)
+        if row is None:
+            new.append(
+                TicketSyncMetadata(
+                    sync_date=day,
+                    last_sync_time=started_at,
+                    sync_count=1,
+                    tickets_processed=per_day.get(day, 0),
+                )
+            )
+        else:
+            row.last_sync_time = started_at
+            row.sync_count += 1
+            row.tickets_processed += per_day.get(day, 0)
+            row.updated_at = timezone.now()
+    TicketSyncMetadata.objects.bulk_create(new, batch_size=CHUNK)
+    TicketSyncMetadata.objects.bulk_update(
+        existing.values(),
+        ["last_sync_time", "sync_count", "tickets_processed", "updated_at"],
+        batch_size=CHUNK,
+    )
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _conflict_target(fields: list[str]) -> list[str] | None:
+    """bulk_create's unique_fields where the database takes them (MySQL/MariaDB do not)."""
+    return fields if connection.features.supports_update_conflicts_with_target else None

@@ -1,0 +1,85 @@
+"""The words shown to people: counts in words, lists cut short, and the outcome of a sync.
+
+Commands, admin actions and the cron job all describe a sync's outcome with `describe_sync`,
+so the same outcome reads the same wherever it is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.utils import timezone
+
+from tickets.dates import dates_label
+from tickets.services.sync import (
+    SyncFailed,
+    SyncInProgress,
+    SyncRateLimited,
+    SyncRefused,
+    SyncResult,
+)
+
+# How many items one message lists before "and N more".
+LISTED = 10
+
+
+def plural(count: int, word: str) -> str:
+    """`1 ticket`, `2 tickets`."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def listed(texts: Iterable[str]) -> str:
+    """`a; b; c.`, cut after LISTED items with "and N more"."""
+    items = list(texts)
+    shown = "; ".join(items[:LISTED])
+    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "") + "."
+
+
+def span_label(first: date, last: date) -> str:
+    """The dates of a sync, with the days of a range counted: `2026-11-25..2026-11-26 (2 days)`."""
+    if first == last:
+        return dates_label(first, last)
+    return f"{dates_label(first, last)} ({plural((last - first).days + 1, 'day')})"
+
+
+def describe_sync(
+    outcome: SyncResult | SyncRefused | SyncFailed, *, dates: tuple[date, date] | None = None
+) -> str:
+    """What a sync did, or why it did not, in one line.
+
+    Without `dates`: the line a command prints and the cron job logs (`Synced …`, `Not synced
+    (rate limited): …`, `Sync failed: …`). With `dates` (the first and last date a person picked,
+    as in the admin): a message that names them and counts in words.
+    """
+    if dates is not None:
+        return _about_dates(outcome, span_label(*dates))
+    if isinstance(outcome, SyncResult):
+        recounted = ", ".join(str(day) for day in outcome.dates_recounted) or "none changed"
+        return (
+            f"Synced {dates_label(outcome.first_date, outcome.last_date)}: "
+            f"{outcome.tickets_processed} tickets updated since "
+            f"{timezone.localtime(outcome.fetched_from):%Y-%m-%d %H:%M %Z} "
+            f"in {outcome.api_calls} API calls; "
+            f"days recounted: {recounted}."
+        )
+    if isinstance(outcome, SyncRateLimited):
+        return f"Not synced (rate limited): {outcome}"
+    if isinstance(outcome, SyncInProgress):
+        return f"Not synced (in progress): {outcome}"
+    if isinstance(outcome, SyncRefused):
+        return f"Not synced: {outcome}"
+    return f"Sync failed: {outcome}"
+
+
+def _about_dates(outcome: SyncResult | SyncRefused | SyncFailed, label: str) -> str:
+    if isinstance(outcome, SyncResult):
+        verb = "Force-synced" if outcome.force else "Synced"
+        return (
+            f"{verb} {label}: {plural(outcome.tickets_processed, 'ticket')} fetched in "
+            f"{plural(outcome.api_calls, 'API call')}; "
+            f"{plural(len(outcome.dates_recounted), 'day')} recounted."
+        )
+    if isinstance(outcome, SyncFailed) and outcome.run is not None:
+        return f"The sync of {label} failed and changed nothing: {outcome}"
+    return f"{label} was not synced: {outcome}"
