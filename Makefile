@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format install clean bench
+.PHONY: run test lint typecheck format install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy with the Django and DRF plugins over the project's packages ([tool.mypy] in pyproject.toml);
+# the plugins load the settings, so give them a development configuration.
+typecheck: install
+	ENV_FILE= DEBUG=1 $(BIN)/mypy
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint typecheck
 	$(BIN)/pytest
 
 # Benchmarks (bench/README.md): one line each, ending `ok` or `FALLS SHORT`; not part of test.

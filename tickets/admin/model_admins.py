@@ -7,12 +7,12 @@ subquery annotation (`selectors.with_agent`), never one query per row.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Min, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -78,7 +78,14 @@ class AgentColumnsMixin:
         return obj.agent_username or "-"
 
 
-class ForceSyncPermissionMixin:
+if TYPE_CHECKING:
+    # The mixins below are only ever mixed into ModelAdmins; tell the type checker so.
+    _AdminMixinBase = admin.ModelAdmin
+else:
+    _AdminMixinBase = object
+
+
+class ForceSyncPermissionMixin(_AdminMixinBase):
     """`permissions=["force_sync"]` on an action: the roles of SPEC §8 and superusers."""
 
     def has_force_sync_permission(self, request: HttpRequest) -> bool:
@@ -111,7 +118,7 @@ class ForceSyncMixin(ForceSyncPermissionMixin):
         self.message_user(request, describe_sync(result, dates=(first, last)), messages.SUCCESS)
 
 
-class CustomPageLinksMixin:
+class CustomPageLinksMixin(_AdminMixinBase):
     """Tells the changelist template which links to the custom pages (views.py) to show."""
 
     def custom_page_links(self, request: HttpRequest) -> dict[str, bool]:
@@ -179,7 +186,7 @@ class TicketClosureAdmin(AgentColumnsMixin, ForceSyncMixin, SyncedDataAdmin):
     @admin.action(description="Export selected closures as CSV")
     def export_selected_closures_csv(
         self, request: HttpRequest, queryset: QuerySet
-    ) -> HttpResponse | None:
+    ) -> StreamingHttpResponse | None:
         rows = selectors.closure_rows_of(queryset)
         if not rows:
             self.message_user(request, "The selected closures are gone; nothing to export.")

@@ -11,8 +11,10 @@ from rest_framework import serializers
 
 from tickets import dates, selectors
 
+# `date` is also a field name below; the type under a name a class body cannot shadow.
+Date = date
 DATE_FORMAT_HELP = "a date in the form YYYY-MM-DD"
-_DATE_ERRORS = {"invalid": f"Expected {DATE_FORMAT_HELP}, e.g. 2026-11-26."}
+_DATE_ERRORS: dict[str, Any] = {"invalid": f"Expected {DATE_FORMAT_HELP}, e.g. 2026-11-26."}
 
 
 def DateParam(**kwargs: Any) -> serializers.DateField:
@@ -56,7 +58,7 @@ class PeriodQuerySerializer(serializers.Serializer):
 class DateQuerySerializer(serializers.Serializer):
     date = DateParam(required=False, help_text="YYYY-MM-DD; default today (TIME_ZONE).")
 
-    def validated_date(self) -> date:
+    def validated_date(self) -> Date:
         return self.validated_data.get("date") or timezone.localdate()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -61,7 +61,8 @@ class Command(BaseCommand):
             progress = tqdm(
                 desc=f"Fetching {first}..{last}",
                 unit=" pages",
-                file=self.stderr._out,
+                # The raw stream: OutputWrapper would end every redraw with a newline.
+                file=cast(TextIO, self.stderr._out),
                 mininterval=0,
                 dynamic_ncols=True,
             )

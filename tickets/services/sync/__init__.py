@@ -222,16 +222,17 @@ def _run(
 
 
 def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:
+    # A date that may not sync now always has a next_sync_at (can_sync is true without one).
     limited = [
-        allowance
+        (allowance.next_sync_at, allowance)
         for allowance in selectors.sync_allowances(first=first, last=last)
-        if not allowance.can_sync(now)
+        if allowance.next_sync_at is not None and not allowance.can_sync(now)
     ]
     if limited:
-        latest = max(limited, key=lambda allowance: allowance.next_sync_at)
+        next_sync_at, latest = max(limited, key=lambda pair: pair[0])
         raise SyncRateLimited(
-            dates=[allowance.sync_date for allowance in limited],
-            next_sync_at=latest.next_sync_at,
+            dates=[allowance.sync_date for _, allowance in limited],
+            next_sync_at=next_sync_at,
             minutes=latest.minutes_until_next_sync(now),
         )
 

@@ -59,14 +59,14 @@ def apply_fetched(
             ticket.responder_id, ticket.status, ticket.closure_time, closure_date(ticket)
         )
         for ticket in fetched
-        if counts_as_closed(ticket, config)
+        if counts_as_closed(ticket, config) and ticket.responder_id is not None
     }
     existing = {
-        ticket_id: _Closure(*stored)
+        ticket_id: _Closure(responder_id, status, closed_at, day)
         for ids in _chunks([ticket.id for ticket in fetched])
-        for ticket_id, *stored in ClosedTicket.objects.filter(ticket_id__in=ids).values_list(
-            "ticket_id", "responder_id", "status", "closed_at", "closure_date"
-        )
+        for ticket_id, responder_id, status, closed_at, day in ClosedTicket.objects.filter(
+            ticket_id__in=ids
+        ).values_list("ticket_id", "responder_id", "status", "closed_at", "closure_date")
     }
 
     touched: set[date] = set()
@@ -191,13 +191,13 @@ def _mark_synced(
 ) -> None:
     """Bookkeeping for every date asked for: the rate limit and the statistics read it."""
     per_day: dict[date, int] = {}
-    for row in counting:
-        per_day[row.closure_date] = per_day.get(row.closure_date, 0) + 1
+    for closure in counting:
+        per_day[closure.closure_date] = per_day.get(closure.closure_date, 0) + 1
     existing = {
         row.sync_date: row
         for row in TicketSyncMetadata.objects.filter(sync_date__range=(first, last))
     }
-    new = []
+    new: list[TicketSyncMetadata] = []
     for day in dates.days(first, last):
         row = existing.get(day)
         if row is None:
