@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeGuard, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -713,7 +713,8 @@ def _item(raw: object, kind: str, position: int) -> tuple[dict[str, Any], int]:
     return raw, item_id
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
+    """An int that is not a bool (JSON's true is not an id)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 

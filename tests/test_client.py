@@ -274,8 +274,9 @@ def test_it_sends_updated_since_in_utc_whole_seconds(requests_mock, client):
 
 
 def test_it_refuses_a_naive_updated_since(requests_mock, client):
+    naive = datetime(2026, 11, 26, 8, 0)  # noqa: DTZ001 - the mistake under test
     with pytest.raises(ValueError, match="updated_since must be timezone-aware"):
-        list(client.iter_ticket_pages(updated_since=datetime(2026, 11, 26, 8, 0)))
+        list(client.iter_ticket_pages(updated_since=naive))
 
     assert_calls(requests_mock, client, 0)
 

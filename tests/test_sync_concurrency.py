@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from tests.freshservice_data import make_ticket
 from tests.upstream import FakeFreshservice
@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def upstream(requests_mock, fresh) -> FakeFreshservice:
     fake = FakeFreshservice(requests_mock)
-    today = date.today().isoformat()
+    today = timezone.localdate().isoformat()
     fake.put(
         *(
             make_ticket(
@@ -52,7 +52,7 @@ def _sync_in_thread(outcomes: list, start: threading.Barrier | None = None) -> t
 
 
 def _assert_exact_counts() -> None:
-    today = date.today()
+    today = timezone.localdate()
     assert dict(
         TicketClosure.objects.filter(date=today).values_list("freshworks_user_id", "tickets_closed")
     ) == {1000: 2, 1001: 3, 1002: 2}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -87,7 +87,7 @@ def _endpoint(raw: str) -> str:
 def _cron(raw: str) -> str:
     expression = " ".join(raw.split())
     try:
-        CronSim(expression, datetime.now())
+        CronSim(expression, datetime.now(UTC))
     except CronSimError as exc:
         raise ValueError(f"expected a cron expression such as '0 8-18 * * *' ({exc})") from None
     return expression
