@@ -106,7 +106,17 @@ class FreshworksUserMapping(models.Model):
         related_name="freshworks_mappings",
     )
     freshworks_user_id = models.BigIntegerField(unique=True)
-    freshworks_username = models.CharField(max_length=200, help_text="The name in IDs.txt")
+    freshworks_username = models.CharField(
+        max_length=200, blank=True, help_text="The name in IDs.txt (an override); empty without one"
+    )
+    # From Freshservice's agent list (SPEC §14.3); empty until the directory has been loaded.
+    first_name = models.CharField(max_length=200, blank=True)
+    last_name = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    active = models.BooleanField(null=True, blank=True, help_text="Unknown until listed")
+    directory_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="When Freshservice's agent list last listed this agent"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,6 +127,22 @@ class FreshworksUserMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.freshworks_username} ({self.freshworks_user_id})"
+
+
+class FreshserviceGroup(models.Model):
+    """A Freshservice agent group whose closures count (FRESH_GROUP_ID), as last read from
+    `GET groups/{id}`: its name is the team's name, its workspace the one the list call needs."""
+
+    group_id = models.BigIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    workspace_id = models.BigIntegerField(null=True, blank=True)
+    fetched_at = models.DateTimeField(help_text="When the group was last read from Freshservice")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.group_id})"
 
 
 class TicketSyncMetadata(models.Model):
@@ -169,6 +195,9 @@ class SyncRun(models.Model):
     fetched_from = models.DateTimeField(null=True, blank=True, help_text="updated_since it used")
     tickets_processed = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
+    credits = models.PositiveIntegerField(
+        default=0, help_text="Freshservice rate-limit credits spent (1 per call, +2 with stats)"
+    )
     error = models.TextField(blank=True)
 
     objects = SyncRunQuerySet.as_manager()

@@ -16,6 +16,7 @@ ROLE_PERMISSIONS = (
     "view_freshworksusermapping",
     "view_ticketsyncmetadata",
     "view_syncrun",
+    "view_freshservicegroup",
 )
 
 
