@@ -92,6 +92,9 @@ def gunicorn(upstream, tmp_path) -> Iterator[tuple[str, Path]]:
         "DATABASE_URL": _database_url(),
         "FRESH_API": KEY,
         "FRESH_ENDPOINT": upstream.sim.endpoint,
+        # The stand-in listens on plain loopback HTTP, which the client allows in demo mode only
+        # (the vendor requires HTTPS); nothing else here depends on the flag.
+        "DEMO_MODE": "1",
         "FRESH_GROUP_ID": str(upstream.sim.world.group_id),
         "TIME_ZONE": upstream.zone,
     }
