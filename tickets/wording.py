@@ -1,7 +1,9 @@
-"""The words shown to people: counts in words, lists cut short, and the outcome of a sync.
+"""The words shown to people: counts in words, lists cut short, the outcome of a sync, and the
+connection check.
 
 Commands, admin actions and the cron job all describe a sync's outcome with `describe_sync`,
-so the same outcome reads the same wherever it is shown.
+so the same outcome reads the same wherever it is shown; `describe_connection` is the connection
+check as `check_freshservice` and `init_ticket_tracking` print it.
 """
 
 from __future__ import annotations
