@@ -186,7 +186,7 @@ def test_a_key_without_permission_exits_1_and_names_the_permission(requests_mock
     status, out, _ = manage("check_freshservice")
 
     assert status == 1
-    assert "✗ API key     accepted, but its role may not read the agents (403)" in out
+    assert "✗ API key     accepted, but its role lacks a permission (403)" in out
     assert problems(out) == [
         "Freshservice refused access (403): the agent whose key is in FRESH_API has a role "
         "without permission to view agents and agent groups; give it one that can."

@@ -156,7 +156,7 @@ class ConnectionReport:
         if not self.key_accepted:
             return Finding("API key", "rejected (401)", False)
         if self.permission_denied:
-            return Finding("API key", "accepted, but its role may not read the agents (403)", False)
+            return Finding("API key", "accepted, but its role lacks a permission (403)", False)
         return Finding("API key", "accepted", True)
 
     def _group_finding(self) -> Finding:
