@@ -1,4 +1,5 @@
-"""init_ticket_tracking: tables, agent names and two days of closures in one go."""
+"""init_ticket_tracking: the connection check first, then tables, agent names and two days of
+closures in one go."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from tests.account import AGENTS_URL, answer_account
 from tests.conftest import ENDPOINT
 from tests.freshservice_data import make_ticket
 from tests.upstream import FakeFreshservice
@@ -40,10 +42,12 @@ def test_it_loads_names_and_syncs_yesterday_and_today_in_one_fetch(
 ):
     upstream = FakeFreshservice(requests_mock)
     upstream.put(ticket(1, "2026-11-25T15:00:00Z", 1001), ticket(2, "2026-11-26T08:00:00Z", 1002))
+    answer_account(requests_mock)
     out = StringIO()
 
     call_command("init_ticket_tracking", stdout=out)
 
+    # The check's calls (agents, group) are answered by answer_account; one ticket fetch.
     assert upstream.calls == 1
     assert upstream.asked_since == [datetime(2026, 11, 25, tzinfo=UTC)]
     run = SyncRun.objects.get()
@@ -51,11 +55,13 @@ def test_it_loads_names_and_syncs_yesterday_and_today_in_one_fetch(
     assert TicketClosure.objects.get(date=date(2026, 11, 25)).user == agent
     assert FreshworksUserMapping.objects.count() == 2
     assert "2 agents loaded, 1 matched" in out.getvalue()
-    assert "Ticket tracking is ready." in out.getvalue()
+    assert "✓ Group       Service Desk (18000294963)" in out.getvalue()
+    assert "Ticket tracking is ready for Service Desk." in out.getvalue()
 
 
 @time_machine.travel(NOW, tick=False)
 def test_a_failed_step_exits_1_and_the_other_steps_stay_done(requests_mock, fresh, ids_file):
+    answer_account(requests_mock)
     requests_mock.get(f"{ENDPOINT}tickets", status_code=401)
     out = StringIO()
 
@@ -74,8 +80,59 @@ def test_a_missing_ids_file_fails_its_step_but_the_closures_still_sync(
 ):
     settings.FRESH_IDS_FILE = str(tmp_path / "missing.txt")
     FakeFreshservice(requests_mock).put(ticket(1, "2026-11-26T08:00:00Z", 1001))
+    answer_account(requests_mock)
 
     with pytest.raises(CommandError, match="user mappings failed"):
         call_command("init_ticket_tracking", stdout=StringIO())
 
     assert TicketClosure.objects.get().tickets_closed == 1
+
+
+@pytest.mark.parametrize(
+    ("break_it", "problem"),
+    [
+        (
+            lambda requests_mock, settings: requests_mock.get(AGENTS_URL, status_code=401),
+            "Freshservice rejected the API key (401): check FRESH_API",
+        ),
+        (
+            lambda requests_mock, settings: requests_mock.get(
+                f"{ENDPOINT}groups/18000294963", status_code=404
+            ),
+            "Freshservice has no agent group 18000294963",
+        ),
+        (
+            lambda requests_mock, settings: setattr(settings, "FRESH_WORKSPACE_ID", 7),
+            "FRESH_WORKSPACE_ID is 7, but agent group 18000294963 (Service Desk) is in workspace 2",
+        ),
+    ],
+    ids=["bad-key", "unknown-group", "other-workspace"],
+)
+@time_machine.travel(NOW, tick=False)
+def test_a_failed_connection_check_stops_before_anything_is_done(
+    requests_mock, fresh, ids_file, monkeypatch, break_it, problem
+):
+    upstream = FakeFreshservice(requests_mock)
+    upstream.put(ticket(1, "2026-11-26T08:00:00Z", 1001))
+    answer_account(requests_mock)
+    break_it(requests_mock, fresh)
+    commands: list[str] = []
+    monkeypatch.setattr(
+        "tickets.management.commands.init_ticket_tracking.call_command",
+        lambda name, **options: commands.append(name),
+    )
+    out = StringIO()
+
+    with pytest.raises(
+        CommandError, match="Set-up stopped: the connection check found 1 problem"
+    ) as stop:
+        call_command("init_ticket_tracking", stdout=out)
+
+    assert stop.value.returncode == 1
+    assert problem in out.getvalue()
+    assert "2/4" not in out.getvalue()
+    assert commands == []  # not even migrate
+    assert upstream.calls == 0
+    assert not FreshworksUserMapping.objects.exists()
+    assert not SyncRun.objects.exists()
+    assert not TicketClosure.objects.exists()

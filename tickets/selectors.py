@@ -156,6 +156,11 @@ def covered_from() -> datetime | None:
     return SyncRun.objects.successful().aggregate(at=Min("fetched_from"))["at"]
 
 
+def last_successful_sync() -> SyncRun | None:
+    """The latest successful SyncRun (its cost in API calls and credits), None before the first."""
+    return SyncRun.objects.successful().order_by("-started_at").first()
+
+
 @dataclass(frozen=True)
 class SyncAllowance:
     sync_date: date

@@ -355,11 +355,19 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
                 self.admin_site.admin_view(self.statistics_view),
                 name=_admin_url_name(self, "statistics"),
             ),
+            path(
+                "connection/",
+                self.admin_site.admin_view(self.connection_view),
+                name=_admin_url_name(self, "connection"),
+            ),
             *super().get_urls(),
         ]
 
     def statistics_view(self, request: HttpRequest) -> TemplateResponse:
         return views.sync_statistics(request, self)
+
+    def connection_view(self, request: HttpRequest) -> TemplateResponse:
+        return views.freshservice_connection(request, self)
 
 
 @admin.register(SyncLease)
