@@ -57,9 +57,10 @@ def test_it_loads_names_and_syncs_yesterday_and_today_in_one_fetch(
 @time_machine.travel(NOW, tick=False)
 def test_a_failed_step_exits_1_and_the_other_steps_stay_done(requests_mock, fresh, ids_file):
     requests_mock.get(f"{ENDPOINT}tickets", status_code=401)
+    requests_mock.get(f"{ENDPOINT}agents", status_code=401)
     out = StringIO()
 
-    with pytest.raises(CommandError, match="sync failed") as failure:
+    with pytest.raises(CommandError, match="agent list and sync failed") as failure:
         call_command("init_ticket_tracking", stdout=out)
 
     assert failure.value.returncode == 1
