@@ -277,7 +277,8 @@ def test_a_sync_answers_what_it_did_and_when_the_next_is_allowed(api, upstream):
         "synced": True,
         "date": "2026-11-26",
         "tickets_processed": 1,
-        "api_calls": 1,
+        # One page of tickets, and the agent list (active, inactive) for the agent it did not know.
+        "api_calls": 3,
         "next_sync_at": "2026-11-26T11:00:00-05:00",
     }
     assert SyncRun.objects.get().trigger == "button"

@@ -66,7 +66,8 @@ def test_it_exits_0_and_says_what_it_synced(upstream, manage):
 
     assert status == 0
     assert "Synced 2026-11-26: 1 tickets" in out
-    assert "1 API calls" in out
+    # One page of tickets, and the agent list (active, inactive) for the agent it did not know.
+    assert "3 API calls" in out
     assert TicketClosure.objects.get().tickets_closed == 1
     assert SyncRun.objects.get().trigger == "command"
 

@@ -11,9 +11,9 @@ import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.account import AGENTS_URL, answer_account
+from tests.account import ACTIVE_AGENTS, AGENTS_URL, answer_account
 from tests.conftest import ENDPOINT
-from tests.freshservice_data import make_ticket
+from tests.freshservice_data import budget, make_agent_page, make_ticket
 from tests.upstream import FakeFreshservice
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure
 
@@ -53,7 +53,8 @@ def test_it_loads_names_and_syncs_yesterday_and_today_in_one_fetch(
     run = SyncRun.objects.get()
     assert (run.trigger, run.first_date, run.last_date) == ("init", date(2026, 11, 25), NOW.date())
     assert TicketClosure.objects.get(date=date(2026, 11, 25)).user == agent
-    assert FreshworksUserMapping.objects.count() == 2
+    # The two IDs.txt lines and the four agents Freshservice lists (tests/account.py).
+    assert FreshworksUserMapping.objects.count() == 2 + 4
     assert "2 agents loaded, 1 matched" in out.getvalue()
     assert "✓ Group       Service Desk (18000294963)" in out.getvalue()
     assert "Ticket tracking is ready for Service Desk." in out.getvalue()
@@ -62,10 +63,18 @@ def test_it_loads_names_and_syncs_yesterday_and_today_in_one_fetch(
 @time_machine.travel(NOW, tick=False)
 def test_a_failed_step_exits_1_and_the_other_steps_stay_done(requests_mock, fresh, ids_file):
     answer_account(requests_mock)
+    # The connection check reads the agents and passes; the names step's read is then refused.
+    requests_mock.get(
+        f"{ENDPOINT}agents?active=true",
+        [
+            {"json": make_agent_page(*ACTIVE_AGENTS), "headers": budget(total=120, remaining=119)},
+            {"status_code": 401},
+        ],
+    )
     requests_mock.get(f"{ENDPOINT}tickets", status_code=401)
     out = StringIO()
 
-    with pytest.raises(CommandError, match="sync failed") as failure:
+    with pytest.raises(CommandError, match="agent list and sync failed") as failure:
         call_command("init_ticket_tracking", stdout=out)
 
     assert failure.value.returncode == 1
@@ -75,16 +84,39 @@ def test_a_failed_step_exits_1_and_the_other_steps_stay_done(requests_mock, fres
 
 
 @time_machine.travel(NOW, tick=False)
-def test_a_missing_ids_file_fails_its_step_but_the_closures_still_sync(
+def test_a_missing_ids_file_is_no_error_once_freshservice_has_named_the_agents(
     requests_mock, fresh, settings, tmp_path
 ):
     settings.FRESH_IDS_FILE = str(tmp_path / "missing.txt")
     FakeFreshservice(requests_mock).put(ticket(1, "2026-11-26T08:00:00Z", 1001))
     answer_account(requests_mock)
+    out = StringIO()
+
+    call_command("init_ticket_tracking", stdout=out)
+
+    assert "no IDs.txt; names from Freshservice" in out.getvalue()
+    assert TicketClosure.objects.get().tickets_closed == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_missing_ids_file_fails_its_step_when_the_agent_list_failed_too(
+    requests_mock, fresh, settings, tmp_path
+):
+    settings.FRESH_IDS_FILE = str(tmp_path / "missing.txt")
+    FakeFreshservice(requests_mock).put(ticket(1, "2026-11-26T08:00:00Z", 1001))
+    answer_account(requests_mock)
+    requests_mock.get(
+        f"{ENDPOINT}agents?active=true",
+        [
+            {"json": make_agent_page(*ACTIVE_AGENTS), "headers": budget(total=120, remaining=119)},
+            {"status_code": 401},
+        ],
+    )
 
     with pytest.raises(CommandError, match="user mappings failed"):
         call_command("init_ticket_tracking", stdout=StringIO())
 
+    # The closures still sync: the names are not needed to count them.
     assert TicketClosure.objects.get().tickets_closed == 1
 
 

@@ -138,6 +138,9 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
     token = Token.objects.create(user=plain_user).key
     changed = upstream.tickets_changed_today()
     pages = max(1, math.ceil(changed / 100))
+    # The sync meets agents it has no name for and reads the agent list once: its active and its
+    # inactive listing, one page each (25 agents of the team, 40 of another group).
+    agent_list = 2
     truth = upstream.sim.world.expected_closures(now=upstream.now).get(upstream.today, {})
     assert sum(truth.values()) > 0
 
@@ -148,7 +151,7 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
     (synced,) = [answer.json() for answer in answers if answer.status_code == 200]
     assert synced["synced"] is True
     assert synced["date"] == upstream.today.isoformat()
-    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, pages)
+    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, pages + agent_list)
     for answer in answers:
         if answer.status_code == 429:
             refusal = answer.json()
@@ -156,12 +159,14 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
             assert refusal.get("rate_limited") is True or refusal.get("in_progress") is True
             if refusal.get("rate_limited"):
                 assert int(answer.headers["Retry-After"]) >= 1
-    # Exactly one sync's worth of upstream calls: the list pages of one fetch, nothing more.
-    assert upstream.sim.calls == pages
-    assert all(path.startswith("/api/v2/tickets?") for path in upstream.sim.paths)
+    # Exactly one sync's worth of upstream calls: the list pages of one fetch and one read of
+    # the agent list, nothing more.
+    assert upstream.sim.calls == pages + agent_list
+    assert sum(path.startswith("/api/v2/tickets?") for path in upstream.sim.paths) == pages
+    assert sum(path.startswith("/api/v2/agents?") for path in upstream.sim.paths) == agent_list
     run = SyncRun.objects.get()
     assert (run.status, run.trigger) == (SyncRun.Status.SUCCESS, SyncRun.Trigger.BUTTON)
-    assert (run.tickets_processed, run.api_calls) == (changed, pages)
+    assert (run.tickets_processed, run.api_calls) == (changed, pages + agent_list)
     assert (
         dict(
             TicketClosure.objects.filter(date=upstream.today).values_list(

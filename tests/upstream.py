@@ -36,10 +36,11 @@ class FakeFreshservice:
     """Answers every request to ENDPOINT's host with the stand-in's API over hand-put tickets.
 
     `put` adds tickets shown as they are, whatever the time; pages hold what the client asks
-    for (100) unless `per_page` says otherwise. `calls` counts the requests, `asked_since` the
-    `updated_since` of each fetch (its first page), `fail_on_page = N` answers page N with a 500
-    until set back to None, and `before_answer()` runs before each answer (a test may hold one
-    back there).
+    for (100) unless `per_page` says otherwise. `calls` counts the requests but those for the
+    agent list, which `agent_calls` counts (`put_agents` fills it; empty by default),
+    `asked_since` the `updated_since` of each fetch (its first page), `fail_on_page = N` answers
+    page N with a 500 until set back to None, and `before_answer()` runs before each answer (a
+    test may hold one back there).
     """
 
     def __init__(self, requests_mock: Any, *, per_page: int | None = None) -> None:
@@ -48,6 +49,7 @@ class FakeFreshservice:
         self.faults = Faults(self.api)
         self.per_page = per_page
         self.asked_since: list[datetime] = []
+        self.agent_queries: list[dict[str, str]] = []
         self.before_answer: Callable[[], None] = lambda: None
         self._failing_page: int | None = None
         origin = urlunsplit(urlsplit(ENDPOINT)._replace(path="/"))
@@ -66,9 +68,19 @@ class FakeFreshservice:
         """The tickets put, by key: a test may list one twice under another key."""
         return self.world.put_tickets
 
+    def put_agents(self, *agents: dict) -> None:
+        """Add or replace agents of the account (as `GET agents` returns them)."""
+        self.world.put_agent(*agents)
+
     @property
     def calls(self) -> int:
-        return self.matcher.call_count
+        """Requests other than the agent list's."""
+        return self.matcher.call_count - self.agent_calls
+
+    @property
+    def agent_calls(self) -> int:
+        """Requests for the agent list (`GET agents`)."""
+        return len(self.agent_queries)
 
     @property
     def fail_on_page(self) -> int | None:
@@ -84,7 +96,10 @@ class FakeFreshservice:
     def _respond(self, request: Any, context: Any) -> bytes:
         url = request.url
         api_request = ApiRequest(request.method, url, request.headers.get("Authorization"))
-        since = parse_qs(urlsplit(url).query).get("updated_since")
+        parts = urlsplit(url)
+        if parts.path.rstrip("/").endswith("/agents"):
+            self.agent_queries.append({key: v[-1] for key, v in parse_qs(parts.query).items()})
+        since = parse_qs(parts.query).get("updated_since")
         if since and list_page(api_request) == 1:
             self.asked_since.append(parse_since(since[-1]))
         self.before_answer()

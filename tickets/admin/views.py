@@ -1,5 +1,5 @@
-"""The admin's own pages (SPEC §11, §14.5): the sync statistics, the agents without a name and
-the Freshservice connection check.
+"""The admin's own pages (SPEC §11, §14.5): the sync statistics, the agents without a local
+user and the Freshservice connection check.
 
 Each is served by a model admin's `get_urls` (so it sits under that model in the breadcrumbs)
 and needs tickets.view_sync_stats, like the API's admin-stats.
@@ -38,12 +38,12 @@ def sync_statistics(request: HttpRequest, model_admin: admin.ModelAdmin) -> Temp
 
 
 def unmapped_agents(request: HttpRequest, model_admin: admin.ModelAdmin) -> TemplateResponse:
-    """Agents with closures but no IDs.txt line, most closures first."""
+    """Agents with closures but no local user, and why, most closures first."""
     if not request.user.has_perm(VIEW_SYNC_STATS):
         raise PermissionDenied
     context = {
         **_page(request, model_admin),
-        "title": "Agents with closures but no IDs.txt line",
+        "title": "Agents with closures but no local user",
         "agents": selectors.unmapped_agents(),
         "ids_file": freshservice_config().ids_file,
         "can_refresh_mappings": request.user.has_perm(FORCE_SYNC),

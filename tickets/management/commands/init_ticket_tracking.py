@@ -13,7 +13,7 @@ from django.utils import timezone
 from freshworks.ids import IdsFileError
 from tickets.models import SyncRun
 from tickets.services.connection import check_connection
-from tickets.services.mapping import refresh_user_mappings
+from tickets.services.directory import refresh_agents
 from tickets.services.sync import SyncFailed, SyncRefused, sync_closures
 from tickets.wording import describe_connection, describe_sync, plural
 
@@ -21,8 +21,9 @@ from tickets.wording import describe_connection, describe_sync, plural
 class Command(BaseCommand):
     help = (
         "Check the connection to Freshservice (and stop there if anything is wrong), migrate the "
-        "database, load the agent names from IDs.txt and sync yesterday and today in one fetch. "
-        "Exits 1 if a step failed; the steps that succeeded stay done."
+        "database, load the agent names (Freshservice's agent list, then IDs.txt) and sync "
+        "yesterday and today in one fetch. Exits 1 if a step failed; the steps that succeeded "
+        "stay done."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -47,19 +48,34 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(self.style.SUCCESS("    database ready"))
 
-        self.stdout.write("3/4 Loading agent names from IDs.txt…")
+        self.stdout.write("3/4 Loading agent names from Freshservice and IDs.txt…")
         try:
-            report = refresh_user_mappings()
+            report = refresh_agents()
         except IdsFileError as exc:
             failed.append("user mappings")
             self.stdout.write(self.style.ERROR(f"    {exc}"))
         else:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"    {len(report.outcomes)} agents loaded, {len(report.matched)} matched "
-                    f"to local users, {len(report.problems)} lines skipped"
+            if report.directory is not None:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"    Freshservice lists {report.directory.listed} agents, "
+                        f"{len(report.email_linked)} linked to local users by email"
+                    )
                 )
-            )
+            elif report.directory_failed:
+                failed.append("agent list")
+                self.stdout.write(
+                    self.style.ERROR(f"    Freshservice's agent list: {report.directory_problem}")
+                )
+            if report.ids_missing:
+                self.stdout.write(self.style.SUCCESS("    no IDs.txt; names from Freshservice"))
+            else:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"    {len(report.outcomes)} agents loaded, {len(report.matched)} "
+                        f"matched to local users, {len(report.problems)} lines skipped"
+                    )
+                )
 
         # The agent names are not needed to count closures, so the sync runs either way.
         self.stdout.write("4/4 Syncing yesterday and today…")

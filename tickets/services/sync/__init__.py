@@ -5,7 +5,8 @@ The order of a sync, and why:
 2. claim the database lease (one sync at a time across workers and hosts: `SyncLease.objects`),
 3. check the per-date rate limit (inside the lease, so two syncs started together cannot both
    pass the check and both fetch),
-4. fetch everything first (`fetch.fetch_tickets`), then
+4. fetch everything first (`fetch.fetch_tickets`); read Freshservice's agent list when a
+   responder of a counting ticket has no row yet (once, names only: `directory`), then
 5. write everything in one transaction (`write.apply_fetched`): per-ticket rows, the recounted
    days, the bookkeeping, and the SyncRun.
 A failure anywhere before the commit leaves nothing behind but a failed SyncRun.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from tickets import selectors
 from tickets.dates import DateRangeError, check_range, dates_label
 from tickets.freshservice_config import freshservice_config
 from tickets.models import SyncLease, SyncRun
+from tickets.services.directory import refresh_for_unknown_agents
 from tickets.services.sync.errors import (
     LeaseLost,
     SyncFailed,
@@ -180,6 +182,8 @@ def _run(
             into=tickets,
             on_page=on_page,
         )
+        # Before the write, so the new rows' closures are linked; a failure is only logged.
+        refresh_for_unknown_agents(client, _responders(tickets.values()))
         with transaction.atomic():
             if not SyncLease.objects.still_held(holder):
                 raise LeaseLost()
@@ -235,6 +239,16 @@ def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:
             next_sync_at=next_sync_at,
             minutes=latest.minutes_until_next_sync(now),
         )
+
+
+def _responders(tickets: Iterable[Ticket]) -> set[int]:
+    """The agents the tickets that count are credited to."""
+    config = freshservice_config()
+    return {
+        ticket.responder_id
+        for ticket in tickets
+        if ticket.responder_id is not None and counts_as_closed(ticket, config)
+    }
 
 
 def _one_line(text: str) -> str:
