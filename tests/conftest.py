@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, User
 
 from freshworks.client import FreshserviceClient
@@ -90,6 +93,17 @@ def superuser(db) -> User:
 # In CI (CI set) nothing may be left out or skipped: .ci/run provides both.
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass(frozen=True)
+class _LeftOut:
+    because: str  # "N tests {because} and were left out{hint}."
+    hint: str = ""
+    forbidden_in_ci: bool = False
+
+
+# Computed once, at collection: what is installed may change while the suite runs.
+_WHY_LEFT_OUT = pytest.StashKey[dict[str, _LeftOut]]()
 _LEFT_OUT = pytest.StashKey[dict[str, int]]()
 
 
@@ -99,51 +113,102 @@ def _on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
-def _missing() -> dict[str, str]:
-    missing = {}
+def _why_left_out() -> dict[str, _LeftOut]:
+    """Marker -> why tests carrying it cannot run here; the first matching marker counts."""
+    why: dict[str, _LeftOut] = {}
+    if os.environ.get("YAM_TEST_NOW"):
+        elsewhere = _LeftOut(
+            "run code in another process or in Chromium, which YAM_TEST_NOW's clock does not reach"
+        )
+        why["real_clock"] = why["browser"] = elsewhere
     if not _on_postgres():
-        missing["postgres"] = "PostgreSQL (DATABASE_URL=postgres://...)"
+        why["postgres"] = _LeftOut(
+            "need PostgreSQL (DATABASE_URL=postgres://...)", " (.ci/run provides it)"
+        )
     if not os.path.exists(CHROMIUM):
-        missing["browser"] = f"Chromium at {CHROMIUM} (apt-get install chromium)"
-    return missing
+        why.setdefault(
+            "browser",
+            _LeftOut(
+                f"need Chromium at {CHROMIUM} (apt-get install chromium)",
+                " (.ci/run provides it)",
+                forbidden_in_ci=True,
+            ),
+        )
+    return why
 
 
-def pytest_collection_modifyitems(config, items):
-    missing = _missing()
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    why = _why_left_out()
     left_out: dict[str, int] = {}
     kept = []
     for item in items:
-        needs = [marker for marker in missing if item.get_closest_marker(marker)]
+        needs = [marker for marker in why if item.get_closest_marker(marker)]
         if needs:
             left_out[needs[0]] = left_out.get(needs[0], 0) + 1
             config.hook.pytest_deselected(items=[item])
         else:
             kept.append(item)
     items[:] = kept
+    config.stash[_WHY_LEFT_OUT] = why
     config.stash[_LEFT_OUT] = left_out
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    missing = _missing()
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    why = config.stash.get(_WHY_LEFT_OUT, {})
     for marker, count in config.stash.get(_LEFT_OUT, {}).items():
         terminalreporter.write_line(
-            f"{count} tests need {missing[marker]} and were left out (.ci/run provides it).",
+            f"{count} tests {why[marker].because} and were left out{why[marker].hint}.",
             yellow=True,
         )
 
 
-def pytest_sessionfinish(session, exitstatus):
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not os.environ.get("CI"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
-    left_out = session.config.stash.get(_LEFT_OUT, {}).get("browser", 0)
+    why = session.config.stash.get(_WHY_LEFT_OUT, {})
+    left_out = sum(
+        count
+        for marker, count in session.config.stash.get(_LEFT_OUT, {}).items()
+        if why[marker].forbidden_in_ci
+    )
     if skipped or left_out:
         reporter.write_line(
             f"CI forbids leaving tests out: {skipped} skipped, {left_out} browser tests left out.",
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- The whole suite on another day: YAM_TEST_NOW and YAM_TEST_TIME_ZONE (README, Testing) ------
+# YAM_TEST_NOW=2026-12-01T00:00:30+00:00 starts the clock there for the whole session (ticking);
+# tests that freeze time themselves still do. YAM_TEST_TIME_ZONE=America/New_York makes that the
+# TIME_ZONE of every test that does not choose its own.
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    now = os.environ.get("YAM_TEST_NOW")
+    if now:
+        traveller = time_machine.travel(datetime.fromisoformat(now), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moved = {name: os.environ.get(name) for name in ("YAM_TEST_NOW", "YAM_TEST_TIME_ZONE")}
+    if any(moved.values()):
+        return ", ".join(f"{name}={value}" for name, value in moved.items() if value)
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _moved_time_zone(request: pytest.FixtureRequest) -> None:
+    zone = os.environ.get("YAM_TEST_TIME_ZONE")
+    if zone:
+        request.getfixturevalue("settings").TIME_ZONE = zone
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,7 @@ from tests import servers
 from tests.upstream import StandIn, serve_stand_in
 from tickets.models import SyncRun, TicketClosure
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.real_clock, pytest.mark.django_db(transaction=True)]
 
 KEY = "sk-live-LOAD-TEST-KEY-789"
 WORKERS = 4

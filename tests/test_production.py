@@ -12,6 +12,8 @@ import requests
 
 from tests.servers import gunicorn
 
+pytestmark = pytest.mark.real_clock  # gunicorn runs on the real clock
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
