@@ -36,6 +36,12 @@ SYNCED_MODELS = ["closedticket", "ticketclosure", "ticketsyncmetadata", "syncrun
 ALL_MODELS = [*SYNCED_MODELS, "freshworksusermapping"]
 
 
+@pytest.fixture(autouse=True)
+def in_utc(settings):
+    """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
+    settings.TIME_ZONE = "UTC"
+
+
 def url(model: str, view: str = "changelist", *args: object) -> str:
     return reverse(f"admin:tickets_{model}_{view}", args=args)
 
@@ -47,7 +53,8 @@ REFRESH = "admin:tickets_freshworksusermapping_refresh"
 
 def login(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    with time_machine.travel(NOW, tick=False):  # a session of the tests' day, not the run's
+        client.force_login(user)
     return client
 
 

@@ -36,18 +36,21 @@ def new_york(settings):
     settings.TIME_ZONE = "America/New_York"
 
 
+def logged_in(user: User) -> APIClient:
+    client = APIClient()
+    with time_machine.travel(NOW, tick=False):  # a session of the tests' day, not the run's
+        client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def api(plain_user) -> APIClient:
-    client = APIClient()
-    client.force_login(plain_user)
-    return client
+    return logged_in(plain_user)
 
 
 @pytest.fixture
 def manager_api(manager) -> APIClient:
-    client = APIClient()
-    client.force_login(manager)
-    return client
+    return logged_in(manager)
 
 
 @pytest.fixture

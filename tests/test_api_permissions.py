@@ -64,7 +64,8 @@ def upstream(requests_mock, fresh) -> FakeFreshservice:
 @pytest.fixture
 def logged_in(plain_user) -> APIClient:
     client = APIClient()
-    client.force_login(plain_user)
+    with time_machine.travel(NOW, tick=False):  # a session of the tests' day, not the run's
+        client.force_login(plain_user)
     return client
 
 

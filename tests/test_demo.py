@@ -261,6 +261,7 @@ def test_the_hour_after_the_backfill_syncs_as_soon_as_the_rate_limit_allows(demo
 
 @time_machine.travel(datetime(2026, 11, 26, 23, 40, tzinfo=UTC), tick=False)
 def test_the_first_hour_of_a_new_day_is_never_held_back(demo_settings):
+    demo_settings.TIME_ZONE = "UTC"  # the day below ends at midnight UTC
     TicketSyncMetadata.objects.create(
         sync_date=date(2026, 11, 26),
         last_sync_time=datetime(2026, 11, 26, 23, 30, tzinfo=UTC),

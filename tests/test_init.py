@@ -22,6 +22,12 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def in_utc(settings):
+    """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
+    settings.TIME_ZONE = "UTC"
+
+
 @pytest.fixture
 def ids_file(tmp_path, settings):
     path = tmp_path / "IDs.txt"

@@ -25,6 +25,12 @@ pytestmark = pytest.mark.django_db
 OSCAR, AJ = 1001, 1002
 
 
+@pytest.fixture(autouse=True)
+def in_utc(settings):
+    """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
+    settings.TIME_ZONE = "UTC"
+
+
 def closed(ticket_id: int, at: str, *, responder: int | None = OSCAR, **fields) -> dict:
     """A ticket resolved and closed at `at` (UTC), last updated then too, unless overridden."""
     values = {"resolved_at": at, "closed_at": at, "updated_at": at, "status": 5} | fields
