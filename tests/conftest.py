@@ -118,7 +118,7 @@ def _why_left_out() -> dict[str, _LeftOut]:
     why: dict[str, _LeftOut] = {}
     if os.environ.get("YAM_TEST_NOW"):
         elsewhere = _LeftOut(
-            "run code in another process or in Chromium, which YAM_TEST_NOW's clock does not reach"
+            "use another process or Chromium (the moved clock does not reach them)"
         )
         why["real_clock"] = why["browser"] = elsewhere
     if not _on_postgres():
@@ -157,10 +157,12 @@ def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     why = config.stash.get(_WHY_LEFT_OUT, {})
+    counts: dict[_LeftOut, int] = {}  # markers that share a reason share a line
     for marker, count in config.stash.get(_LEFT_OUT, {}).items():
+        counts[why[marker]] = counts.get(why[marker], 0) + count
+    for reason, count in counts.items():
         terminalreporter.write_line(
-            f"{count} tests {why[marker].because} and were left out{why[marker].hint}.",
-            yellow=True,
+            f"{count} tests {reason.because} and were left out{reason.hint}.", yellow=True
         )
 
 

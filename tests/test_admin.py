@@ -173,7 +173,9 @@ def test_every_changelist_and_detail_page_loads_with_data(
     # The lease is not one of the five models the roles may view; superusers see it.
     clients = [super_client] if model == "synclease" else [super_client, manager_client]
     for client in clients:
-        assert client.get(url(model)).status_code == 200
+        listing = client.get(url(model))
+        assert listing.status_code == 200
+        assert listing.context["cl"].result_count >= 1
         assert client.get(url(model, "change", first_pk(model))).status_code == 200
 
 
@@ -460,8 +462,9 @@ def test_an_unconfigured_force_sync_names_what_is_missing(manager_client, world)
 @pytest.mark.parametrize("model", ["ticketsyncmetadata", "ticketclosure"])
 @time_machine.travel(NOW, tick=False)
 def test_staff_without_force_sync_do_not_get_the_action_and_cannot_post_it(
-    viewer_client, world, upstream, model
+    viewer_client, manager_client, world, upstream, model
 ):
+    assert "force_sync_selected_dates" in actions_offered(manager_client.get(url(model)))
     assert "force_sync_selected_dates" not in actions_offered(viewer_client.get(url(model)))
 
     rows = TicketSyncMetadata if model == "ticketsyncmetadata" else TicketClosure
@@ -565,7 +568,11 @@ def test_the_refresh_button_is_post_only_and_needs_force_sync(
 ):
     assert manager_client.get(reverse(REFRESH)).status_code == 405
     assert viewer_client.post(reverse(REFRESH)).status_code == 403
+    offered = manager_client.get(url("freshworksusermapping"))
+    assert reverse(REFRESH) in offered.content.decode()
+    assert "refresh_user_mappings_from_ids" in actions_offered(offered)
     listing = viewer_client.get(url("freshworksusermapping"))
+    assert listing.status_code == 200
     assert reverse(REFRESH) not in listing.content.decode()
     assert "refresh_user_mappings_from_ids" not in actions_offered(listing)
     assert FreshworksUserMapping.objects.count() == 2

@@ -671,13 +671,13 @@ class TestWithABigHistory:
         client = APIClient()
         client.force_authenticate(superuser)  # no session or permission queries
 
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(4):  # a streamed body queries as it is read
             response = client.get(f"/api/tickets/{path}")
-            if hasattr(response, "streaming_content"):
-                body = b"".join(response.streaming_content)
-                assert body.count(b"\n") == 300 * 90 + 1
+            body = b"".join(response.streaming_content) if response.streaming else response.content
 
         assert response.status_code == 200
+        if path.startswith("closures/export.csv"):
+            assert body.count(b"\n") == 300 * 90 + 1
 
 
 def test_the_big_history_is_gone_after_its_tests():

@@ -38,6 +38,7 @@ def test_plain_users_see_no_admin_extras(client, plain_user):
 
     page = client.get("/").content.decode()
 
+    assert 'id="ticket-closures"' in page
     assert 'id="admin-button"' not in page
     assert 'id="admin-modal"' not in page
 

@@ -162,9 +162,10 @@ def test_stats_come_only_with_include_stats_and_cost_two_more_credits(sim):
     plain = get(sim, updated_since=since)
     with_stats = get(sim, updated_since=since, include="stats")
 
+    assert len(plain.json()["tickets"]) == 30  # the default per_page
+    assert len(with_stats.json()["tickets"]) == 30
     assert all("stats" not in ticket for ticket in plain.json()["tickets"])
     assert all("resolved_at" in ticket["stats"] for ticket in with_stats.json()["tickets"])
-    assert len(plain.json()["tickets"]) == 30  # the default per_page
     assert plain.headers["X-Ratelimit-Used-CurrentRequest"] == "1"
     assert with_stats.headers["X-Ratelimit-Used-CurrentRequest"] == "3"
 
@@ -195,6 +196,7 @@ def test_updated_since_is_honoured_with_z_an_offset_or_a_bare_date(sim, make_cli
     as_offset = get(sim, updated_since="2026-11-25T08:00:00+02:00", per_page=100)
     assert as_z.json() == as_offset.json()
     as_date = get(sim, updated_since="2026-11-25", per_page=100)
+    assert as_date.json()["tickets"]
     assert all(
         updated_at(t) >= datetime(2026, 11, 25, tzinfo=UTC) for t in as_date.json()["tickets"]
     )
@@ -387,6 +389,7 @@ def test_tickets_appear_and_change_only_as_the_clock_reaches_them(sim, make_clie
     assert changing
 
     before = {ticket.id: ticket for ticket in fetch(make_client(), NOW - timedelta(days=4))}
+    assert before
     assert all(ticket.updated_at <= NOW for ticket in before.values())
     for ticket_id, future in changing.items():
         shown = before.get(ticket_id)
@@ -469,10 +472,15 @@ def test_auto_closed_tickets_close_a_day_after_resolution_and_move_updated_at(si
 
 def test_closures_fall_in_working_hours_of_the_zone():
     tokyo = world(tz="Asia/Tokyo", days=5)
-    for ticket in tokyo.visible_tickets(now=NOW):
-        if ticket["stats"]["resolved_at"]:
-            local = datetime.fromisoformat(ticket["stats"]["resolved_at"]).astimezone(tokyo.tz)
-            assert 8 <= local.hour < 18
+    resolved = [
+        t["stats"]["resolved_at"]
+        for t in tokyo.visible_tickets(now=NOW)
+        if t["stats"]["resolved_at"]
+    ]
+
+    assert resolved
+    for at in resolved:
+        assert 8 <= datetime.fromisoformat(at).astimezone(tokyo.tz).hour < 18
 
 
 def test_ids_txt_names_every_agent():
@@ -480,6 +488,7 @@ def test_ids_txt_names_every_agent():
     parsed = parse_ids(team.ids_txt())
 
     assert not parsed.problems
+    assert team.agents
     assert [(e.freshworks_user_id, e.name) for e in parsed.entries] == [
         (agent.id, agent.name) for agent in team.agents
     ]

@@ -12,6 +12,8 @@ from tickets.roles import ROLE_GROUPS, ROLE_PERMISSIONS
 
 @pytest.mark.django_db
 def test_each_role_group_holds_the_sync_permissions():
+    assert set(ROLE_GROUPS) == {"Admin", "Manager", "Developer"}
+    assert {"force_sync", "view_sync_stats"} <= set(ROLE_PERMISSIONS)
     for name in ROLE_GROUPS:
         codenames = set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
         assert codenames == set(ROLE_PERMISSIONS)
