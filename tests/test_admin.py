@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -37,9 +38,17 @@ ALL_MODELS = [*SYNCED_MODELS, "freshworksusermapping"]
 
 
 @pytest.fixture(autouse=True)
-def in_utc(settings):
+def in_utc(settings) -> None:
     """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
     settings.TIME_ZONE = "UTC"
+
+
+@pytest.fixture(autouse=True)
+def at_now() -> Iterator[None]:
+    """Each test and its fixtures run at NOW unless the test travels on: a session begun in a
+    fixture stays valid in the test whatever day the suite runs."""
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def url(model: str, view: str = "changelist", *args: object) -> str:
@@ -53,8 +62,7 @@ REFRESH = "admin:tickets_freshworksusermapping_refresh"
 
 def login(user: User) -> Client:
     client = Client()
-    with time_machine.travel(NOW, tick=False):  # a session of the tests' day, not the run's
-        client.force_login(user)
+    client.force_login(user)
     return client
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -36,21 +37,26 @@ def new_york(settings):
     settings.TIME_ZONE = "America/New_York"
 
 
-def logged_in(user: User) -> APIClient:
-    client = APIClient()
-    with time_machine.travel(NOW, tick=False):  # a session of the tests' day, not the run's
-        client.force_login(user)
-    return client
+@pytest.fixture(autouse=True)
+def at_now() -> Iterator[None]:
+    """Each test and its fixtures run at NOW unless the test travels on: a session begun in a
+    fixture stays valid in the test whatever day the suite runs."""
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 @pytest.fixture
 def api(plain_user) -> APIClient:
-    return logged_in(plain_user)
+    client = APIClient()
+    client.force_login(plain_user)
+    return client
 
 
 @pytest.fixture
 def manager_api(manager) -> APIClient:
-    return logged_in(manager)
+    client = APIClient()
+    client.force_login(manager)
+    return client
 
 
 @pytest.fixture

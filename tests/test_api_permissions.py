@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -48,6 +49,14 @@ def expected_status(role: str, path: str) -> int:
     return 200
 
 
+@pytest.fixture(autouse=True)
+def at_now() -> Iterator[None]:
+    """Each test and its fixtures run at NOW unless the test travels on: a session begun in a
+    fixture stays valid in the test whatever day the suite runs."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 def call(client: APIClient, method: str, path: str, **kwargs):
     if method == "post":
         kwargs.setdefault("format", "json")
@@ -64,8 +73,7 @@ def upstream(requests_mock, fresh) -> FakeFreshservice:
 @pytest.fixture
 def logged_in(plain_user) -> APIClient:
     client = APIClient()
-    with time_machine.travel(NOW, tick=False):  # a session of the tests' day, not the run's
-        client.force_login(plain_user)
+    client.force_login(plain_user)
     return client
 
 

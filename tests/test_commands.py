@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def in_utc(settings):
+def in_utc(settings) -> None:
     """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
     settings.TIME_ZONE = "UTC"
 

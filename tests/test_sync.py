@@ -26,7 +26,7 @@ OSCAR, AJ = 1001, 1002
 
 
 @pytest.fixture(autouse=True)
-def in_utc(settings):
+def in_utc(settings) -> None:
     """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
     settings.TIME_ZONE = "UTC"
 
