@@ -22,6 +22,12 @@ NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 FIRST, LAST = date(2026, 11, 25), date(2026, 11, 26)
 
 
+@pytest.fixture(autouse=True)
+def in_utc(settings) -> None:
+    """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
+    settings.TIME_ZONE = "UTC"
+
+
 def result(*, tickets: int = 1, calls: int = 1, force: bool = False) -> SyncResult:
     return SyncResult(
         run=SyncRun(),
