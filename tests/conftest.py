@@ -185,7 +185,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# --- The whole suite on another day: YAM_TEST_NOW and YAM_TEST_TIME_ZONE (README, Testing) ------
+# --- The suite on another day (README): YAM_TEST_NOW and YAM_TEST_TIME_ZONE ---------------------
 # YAM_TEST_NOW=2026-12-01T00:00:30+00:00 starts the clock there for the whole session (ticking);
 # tests that freeze time themselves still do. YAM_TEST_TIME_ZONE=America/New_York makes that the
 # TIME_ZONE of every test that does not choose its own.
