@@ -33,6 +33,12 @@ NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 CONNECTION = "admin:tickets_syncrun_connection"
 
 
+@pytest.fixture(autouse=True)
+def in_utc(settings) -> None:
+    """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
+    settings.TIME_ZONE = "UTC"
+
+
 @pytest.fixture
 def manage(capsys, caplog, monkeypatch):
     """Run `manage.py ...` in this process as a shell would; returns (status, stdout, stderr)."""
@@ -403,6 +409,7 @@ def test_the_admin_page_renders_the_same_findings(requests_mock, fresh, manager,
     page = response.content.decode()
     assert "Freshservice connection" in page
     assert "All well" in page
+    assert report.findings
     for finding in report.findings:
         assert f'<th scope="row">{finding.label}</th>' in page
         assert f"<td>{finding.value}</td>" in page.replace("&#x27;", "'")
