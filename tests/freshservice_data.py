@@ -110,3 +110,12 @@ def budget(*, total: int, remaining: int, used: int = 1) -> dict[str, str]:
         "X-Ratelimit-Remaining": str(remaining),
         "X-Ratelimit-Used-CurrentRequest": str(used),
     }
+
+
+def make_ticket_view(
+    *, id: int, deleted: bool = False, spam: bool = False, group_id: int | None = 18000294963
+) -> dict[str, Any]:
+    """The body of `GET /api/v2/tickets/{id}`: the vendor's documented sample with these fields."""
+    body = copy.deepcopy(_load("ticket-view.json"))
+    body["ticket"].update(id=id, deleted=deleted, spam=spam, group_id=group_id, status=5)
+    return body
