@@ -44,7 +44,7 @@ def test_it_loads_names_and_syncs_yesterday_and_today_in_one_fetch(
 
     call_command("init_ticket_tracking", stdout=out)
 
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
     assert upstream.asked_since == [datetime(2026, 11, 25, tzinfo=UTC)]
     run = SyncRun.objects.get()
     assert (run.trigger, run.first_date, run.last_date) == ("init", date(2026, 11, 25), NOW.date())

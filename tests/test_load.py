@@ -145,7 +145,8 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
     (synced,) = [answer.json() for answer in answers if answer.status_code == 200]
     assert synced["synced"] is True
     assert synced["date"] == upstream.today.isoformat()
-    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, pages)
+    # The team's group (read once a day), then the pages.
+    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, 1 + pages)
     for answer in answers:
         if answer.status_code == 429:
             refusal = answer.json()
@@ -153,12 +154,15 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
             assert refusal.get("rate_limited") is True or refusal.get("in_progress") is True
             if refusal.get("rate_limited"):
                 assert int(answer.headers["Retry-After"]) >= 1
-    # Exactly one sync's worth of upstream calls: the list pages of one fetch, nothing more.
-    assert upstream.sim.calls == pages
-    assert all(path.startswith("/api/v2/tickets?") for path in upstream.sim.paths)
+    # Exactly one sync's worth of upstream calls: the group's read and the list pages of one
+    # fetch, nothing more.
+    assert upstream.sim.calls == 1 + pages
+    group_read, *listing = upstream.sim.paths
+    assert group_read == f"/api/v2/groups/{upstream.sim.world.group_id}"
+    assert all(path.startswith("/api/v2/tickets?") for path in listing)
     run = SyncRun.objects.get()
     assert (run.status, run.trigger) == (SyncRun.Status.SUCCESS, SyncRun.Trigger.BUTTON)
-    assert (run.tickets_processed, run.api_calls) == (changed, pages)
+    assert (run.tickets_processed, run.api_calls) == (changed, 1 + pages)
     assert (
         dict(
             TicketClosure.objects.filter(date=upstream.today).values_list(

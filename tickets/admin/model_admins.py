@@ -32,6 +32,7 @@ from tickets.admin.filters import (
 from tickets.exports import closures_csv_response
 from tickets.models import (
     ClosedTicket,
+    FreshserviceGroup,
     FreshworksUserMapping,
     SyncLease,
     SyncRun,
@@ -328,6 +329,7 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
         "status",
         "tickets_processed",
         "api_calls",
+        "credits",
         "duration",
         "short_error",
     ]
@@ -360,6 +362,15 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
 
     def statistics_view(self, request: HttpRequest) -> TemplateResponse:
         return views.sync_statistics(request, self)
+
+
+@admin.register(FreshserviceGroup)
+class FreshserviceGroupAdmin(SyncedDataAdmin):
+    """The team's group as the sync last read it (once a day): its name and workspace."""
+
+    list_display = ["name", "group_id", "workspace_id", "fetched_at"]
+    search_fields = ["name", "group_id__exact"]
+    ordering = ["name"]
 
 
 @admin.register(SyncLease)
