@@ -93,6 +93,9 @@ def gunicorn(upstream, tmp_path) -> Iterator[tuple[str, Path]]:
         "FRESH_API": KEY,
         "FRESH_ENDPOINT": upstream.sim.endpoint,
         "FRESH_GROUP_ID": str(upstream.sim.world.group_id),
+        # The stand-in listens on plain loopback HTTP, which only demo mode lets through (the
+        # vendor requires HTTPS, SPEC §14.7).
+        "DEMO_MODE": "1",
         "TIME_ZONE": upstream.zone,
     }
     log_path = tmp_path / "gunicorn.stderr"
