@@ -10,7 +10,7 @@ incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate li
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection
@@ -111,9 +111,15 @@ def apply_fetched(
     vanished: list[int] = []
     if complete_since is not None:
         fetched_ids = {ticket.id for ticket in fetched}
-        for ticket_id, day in ClosedTicket.objects.filter(
-            closed_at__gte=complete_since
-        ).values_list("ticket_id", "closure_date"):
+        # The closure_date bound only lets the (closure_date, responder) index narrow the scan;
+        # a day's margin covers rows dated under another TIME_ZONE (offsets stay within a day).
+        since_day = timezone.localtime(complete_since).date() - timedelta(days=1)
+        stored_since = (
+            ClosedTicket.objects.filter(closure_date__gte=since_day, closed_at__gte=complete_since)
+            .order_by()
+            .values_list("ticket_id", "closure_date")
+        )
+        for ticket_id, day in stored_since:
             if ticket_id not in fetched_ids:
                 vanished.append(ticket_id)
                 touched.add(day)
