@@ -153,6 +153,27 @@ class StandIn:
         return self.server.calls
 
 
+def knows_the_agents(upstream: StandIn) -> None:
+    """Store the stand-in's agents as the day's read of its agent list would, without a call.
+
+    The agent list is read once a day (tickets.services.directory), not by every sync: with the
+    agents known, a sync's calls are its ticket pages alone, which is what the benchmarks measure.
+    """
+    from django.utils import timezone
+
+    from freshworks.client import Agent
+    from tickets.services.directory import write_directory
+
+    world = upstream.world
+    write_directory(
+        [
+            Agent(agent.id, agent.first_name, agent.last_name, agent.email, agent.active)
+            for agent in [*world.agents, *world.other_agents]
+        ],
+        seen_at=timezone.now(),
+    )
+
+
 @contextmanager
 def stand_in(clock: Clock, *, agents: int, days: int) -> Iterator[StandIn]:
     """The stand-in on a free port, and the sync pointed at it (as demo mode does it)."""

@@ -21,6 +21,7 @@ from bench.environment import (
     day_start,
     first_updates,
     fresh_database,
+    knows_the_agents,
     stand_in,
     ticket_changes,
 )
@@ -58,6 +59,7 @@ def run_calls(ctx: Context) -> Line:
             assert moment.date() == DAY, f"{DAY} has fewer than {size} changed tickets"
             clock.now = moment
             fresh_database(ctx, f"sync-calls-{size}")
+            knows_the_agents(upstream)
             before = upstream.calls
             with time_machine.travel(moment, tick=False):
                 result = sync_closures(first=DAY, trigger=SyncRun.Trigger.COMMAND)
@@ -86,6 +88,7 @@ def run_hourly(ctx: Context) -> Line:
         closures = sum(upstream.world.expected_closures(now=day_end)[DAY].values())
         assert closures >= MIN_CLOSURES, f"{DAY} has only {closures} closures"
         fresh_database(ctx, "sync-calls-hourly")
+        knows_the_agents(upstream)
         for hour in range(FIRST_HOUR, LAST_HOUR + 1):
             moment = day_start(DAY) + timedelta(hours=hour) + CRON_JITTER
             clock.now = moment

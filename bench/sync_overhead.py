@@ -28,6 +28,7 @@ from bench.environment import (
     day_start,
     first_updates,
     fresh_database,
+    knows_the_agents,
     profiled,
     stand_in,
     ticket_changes,
@@ -67,6 +68,7 @@ def run(ctx: Context) -> Line:
         sync_times, fetch_times, bare_times = [], [], []
         for repeat in range(REPEATS):
             fresh_database(ctx, f"sync-overhead-{repeat}")
+            knows_the_agents(upstream)
             before = upstream.calls
             start = time.perf_counter()
             seconds, result = _timed(sync)
@@ -86,10 +88,12 @@ def run(ctx: Context) -> Line:
             ), "the sync and bare paging read different answers"
 
         fresh_database(ctx, "sync-overhead-memory")
+        knows_the_agents(upstream)
         sync_peak, _ = _peak(sync)
         bare_peak, _ = _peak(page_through)
         if ctx.profile:
             fresh_database(ctx, "sync-overhead-profile")
+            knows_the_agents(upstream)
             profiled(sync, title=f"a sync of {tickets} tickets")
 
     # Best of the repetitions: other work on the machine only ever adds time.

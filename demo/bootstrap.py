@@ -2,10 +2,14 @@
 
 `start_demo` generates the stand-in's world and serves it in this process (`demo.freshservice`),
 hands the sync a configuration pointing at it (`override_freshservice_config`: the settings are
-left alone), writes its IDs.txt, gives half the agents a local user (so the dashboard shows
-both matched and unmatched agents), makes a `demo` manager with a fresh password, backfills the
-last 30 days on first start and syncs every hour on the hour from then on. Everything after the
+left alone), gives half the agents a local user with the agent's email, loads the agent names
+from the stand-in's agent list (which links those users by email: the dashboard shows both
+linked and unlinked agents), makes a `demo` manager with a fresh password, backfills the last
+30 days on first start and syncs every hour on the hour from then on. Everything after the
 set-up goes through the real client and the real sync, as it would against Freshservice.
+
+No IDs.txt is written: the agent list gives the names (`First L.`). `var/demo-IDs.txt` is still
+read when somebody puts one there, as an override.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from tickets.freshservice_config import (
     FreshserviceConfig,
     override_freshservice_config,
 )
-from tickets.models import SyncRun
-from tickets.services.mapping import refresh_user_mappings
+from tickets.models import FreshworksUserMapping, SyncRun
+from tickets.services.directory import refresh_agents
 from tickets.services.schedule import scheduled_sync
 from tickets.services.sync import SyncFailed, SyncRefused, SyncResult, sync_closures
 
@@ -54,7 +58,7 @@ class Writer(Protocol):
 
 
 def default_ids_path() -> Path:
-    """Where the demo's IDs.txt goes: `var/` is git-ignored."""
+    """Where the demo looks for an IDs.txt (none is written; `var/` is git-ignored)."""
     return Path(settings.BASE_DIR) / "var" / "demo-IDs.txt"
 
 
@@ -119,8 +123,6 @@ def start_demo(
             f"generated tickets at {endpoint}",
         )
         path = ids_path or default_ids_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(world.ids_txt(), encoding="utf-8")
         config = replace(
             FreshserviceConfig.from_settings(),
             api_key=api.api_key,
@@ -133,14 +135,17 @@ def start_demo(
         cleanup.enter_context(override_freshservice_config(config))
         _create_agent_users(world)
         try:
-            report = refresh_user_mappings(path=path)
-        except IdsFileError as exc:  # the file was just written; only a full disk gets here
+            report = refresh_agents(path=path)
+        except IdsFileError as exc:  # only when the stand-in's agent list failed
             _say(stdout, f"Could not load the demo agents: {exc}")
         else:
+            if report.directory is None:
+                _say(stdout, f"The stand-in's agent list: {report.directory_problem}")
+            linked = FreshworksUserMapping.objects.filter(user__isnull=False).count()
             _say(
                 stdout,
-                f"Agents: {len(report.matched)} linked to local users, "
-                f"{len(report.unmatched)} shown by their Freshservice name only.",
+                f"Agents: {linked} linked to local users (by email), the others shown by their "
+                "Freshservice name only.",
             )
         password = _reset_demo_user()
         backfill = _backfill_or_catch_up(stdout)
@@ -172,15 +177,24 @@ def _say(stdout: Writer, line: str) -> None:
 
 
 def _create_agent_users(world: World) -> None:
-    """Local users for every other agent: the rest show as unmatched, as on a real desk."""
+    """Local users for every other agent of the team, with the agent's email (the link): the
+    rest show as unlinked, as on a real desk."""
     for agent in world.agents[::2]:
         user, created = User.objects.get_or_create(
             username=agent.username,
-            defaults={"first_name": agent.first_name, "last_name": agent.last_name},
+            defaults={
+                "first_name": agent.first_name,
+                "last_name": agent.last_name,
+                "email": agent.email,
+            },
         )
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
+        elif not user.email:
+            # Made by an earlier demo, before agents were linked by email.
+            user.email = agent.email
+            user.save(update_fields=["email"])
 
 
 def _reset_demo_user() -> str:

@@ -95,6 +95,14 @@ class FreshworksAuthError(FreshworksError):
     """401 (the key is wrong) or 403 (the agent's role may not read what was asked)."""
 
 
+class FreshworksKeyRejectedError(FreshworksAuthError):
+    """401: Freshservice does not accept the API key."""
+
+
+class FreshworksPermissionError(FreshworksAuthError):
+    """403: the key is accepted, but the agent's role may not read what was asked."""
+
+
 class FreshworksNotFoundError(FreshworksError):
     """404: FRESH_ENDPOINT does not point at a Freshservice API."""
 
@@ -559,12 +567,12 @@ class FreshserviceClient:
         detail = self._vendor_detail(response)
         says = f" Freshservice says: {detail}" if detail else ""
         if status == 401:
-            return FreshworksAuthError(
+            return FreshworksKeyRejectedError(
                 f"Freshservice rejected the API key (401): check FRESH_API is the current key "
                 f"from the agent's Profile settings.{says}"
             )
         if status == 403:
-            return FreshworksAuthError(
+            return FreshworksPermissionError(
                 f"Freshservice refused access (403): the agent whose key is in FRESH_API has a "
                 f"role without permission to {permission}; give it one that can.{says}"
             )

@@ -45,6 +45,10 @@ class IdsFileError(Exception):
     """The IDs file cannot be used at all; the message is one line a person can act on."""
 
 
+class IdsFileMissing(IdsFileError):
+    """The IDs file does not exist (no error once Freshservice's agent list has loaded)."""
+
+
 def parse_ids(text: str) -> IdsFile:
     """Parse the text of an IDs file.
 
@@ -107,14 +111,14 @@ def _parse_line(number: int, line: str) -> IdEntry | str:
 def read_ids_file(path: str | os.PathLike[str]) -> IdsFile:
     """Read and parse the IDs file at `path`.
 
-    Raises `IdsFileError` when the file is missing, unreadable, not UTF-8, or has no valid line,
-    so the caller can refuse to change anything.
+    Raises `IdsFileError` when the file is missing (`IdsFileMissing`), unreadable, not UTF-8,
+    or has no valid line, so the caller can refuse to change anything.
     """
     file = Path(path)
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise IdsFileError(
+        raise IdsFileMissing(
             f"IDs file {file} does not exist; create it with lines like 'Oscar S. - 12345' "
             "or point FRESH_IDS_FILE at it"
         ) from None

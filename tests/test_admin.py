@@ -666,19 +666,35 @@ def test_the_sync_run_list_links_the_statistics(manager_client, viewer_client, w
     assert reverse(STATISTICS) not in viewer_client.get(url("syncrun")).content.decode()
 
 
-def test_unmapped_agents_lists_agents_with_closures_and_no_ids_line(manager_client, world):
+def test_unmapped_agents_lists_agents_with_closures_and_no_local_user(manager_client, world):
     response = manager_client.get(reverse(UNMAPPED))
 
     assert response.status_code == 200
     assert response.context["agents"] == [
+        # Most closures first, then by agent id.
+        {
+            "freshworks_user_id": AJ,
+            "label": "AJ Thompson",
+            "name_from": "IDs.txt",
+            "total": 5,
+            "days": 1,
+            "first": TODAY,
+            "last": TODAY,
+            "reason": (
+                "Freshservice's agent list has not been read yet; the IDs.txt name "
+                "“AJ Thompson” matches no local user"
+            ),
+        },
         {
             "freshworks_user_id": NOBODY,
             "label": "Agent 1999",
+            "name_from": "Agent <id> (no name known)",
             "total": 5,
             "days": 2,
             "first": YESTERDAY - timedelta(days=3),
             "last": TODAY,
-        }
+            "reason": "Freshservice's agent list has not been read yet; no IDs.txt line",
+        },
     ]
     page = response.content.decode()
     assert "Name - 1999" in page
@@ -686,12 +702,13 @@ def test_unmapped_agents_lists_agents_with_closures_and_no_ids_line(manager_clie
     assert reverse(REFRESH) in page
 
 
-def test_unmapped_agents_says_when_everyone_is_named(manager_client, world):
-    FreshworksUserMapping.objects.create(freshworks_user_id=NOBODY, freshworks_username="Nob")
+def test_unmapped_agents_says_when_everyone_is_linked(manager_client, world, agent):
+    FreshworksUserMapping.objects.filter(freshworks_user_id=AJ).update(user=agent)
+    FreshworksUserMapping.objects.create(freshworks_user_id=NOBODY, user=agent)
 
     page = manager_client.get(reverse(UNMAPPED)).content.decode()
 
-    assert "Every agent with closures has a line in IDs.txt." in page
+    assert "Every agent with closures is linked to a local user." in page
 
 
 def test_actions_on_rows_that_are_gone_say_so_instead_of_failing(client, superuser):

@@ -278,9 +278,12 @@ def test_a_sync_answers_what_it_did_and_when_the_next_is_allowed(api, upstream):
         "synced": True,
         "date": "2026-11-26",
         "tickets_processed": 1,
-        "api_calls": 2,  # the team's group (read once a day), then one page
+        # The team's group (read once a day), one page of tickets, and the agent list (active,
+        # inactive) for the agent it did not know.
+        "api_calls": 1 + 1 + 2,
         "next_sync_at": "2026-11-26T11:00:00-05:00",
     }
+    assert (upstream.group_reads, upstream.list_calls, upstream.agent_calls) == (1, 1, 2)
     assert SyncRun.objects.get().trigger == "button"
     assert TicketClosure.objects.get().tickets_closed == 1
 

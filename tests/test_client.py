@@ -24,7 +24,9 @@ from freshworks.client import (
     FreshworksConnectionError,
     FreshworksError,
     FreshworksGroupNotFoundError,
+    FreshworksKeyRejectedError,
     FreshworksNotFoundError,
+    FreshworksPermissionError,
     FreshworksRateLimitError,
     FreshworksResponseError,
     FreshworksServerError,
@@ -531,7 +533,7 @@ def test_it_reports_a_rejected_api_key(requests_mock, client, sleeps):
         json={"code": "invalid_credentials", "message": "You have to be logged in"},
     )
 
-    with pytest.raises(FreshworksAuthError) as raised:
+    with pytest.raises(FreshworksKeyRejectedError) as raised:
         fetch(client)
 
     assert str(raised.value) == (
@@ -545,7 +547,7 @@ def test_it_reports_a_rejected_api_key(requests_mock, client, sleeps):
 def test_it_reports_a_role_without_permission_to_view_tickets(requests_mock, client):
     requests_mock.get(TICKETS_URL, status_code=403, text="")
 
-    with pytest.raises(FreshworksAuthError) as raised:
+    with pytest.raises(FreshworksPermissionError) as raised:
         fetch(client)
 
     assert str(raised.value) == (

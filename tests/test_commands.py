@@ -66,7 +66,10 @@ def test_it_exits_0_and_says_what_it_synced(upstream, manage):
 
     assert status == 0
     assert "Synced 2026-11-26: 1 tickets" in out
-    assert "2 API calls" in out  # the team's group (read once a day), then one page
+    # The team's group (read once a day), one page of tickets, and the agent list (active,
+    # inactive) for the agent it did not know.
+    assert "4 API calls" in out
+    assert (upstream.group_reads, upstream.list_calls, upstream.agent_calls) == (1, 1, 2)
     assert TicketClosure.objects.get().tickets_closed == 1
     assert SyncRun.objects.get().trigger == "command"
 

@@ -89,7 +89,10 @@ def test_the_first_start_backfills_30_days_through_the_real_client(
     run = SyncRun.objects.get()
     assert (run.trigger, run.status) == (SyncRun.Trigger.DEMO, SyncRun.Status.SUCCESS)
     assert (run.first_date, run.last_date) == (first, today)
-    assert run.api_calls == site.server.calls >= 10
+    # Before it, the names: the stand-in's agent list, active and inactive agents, a page each.
+    agent_list_calls = sum("/agents?" in path for path in site.server.paths)
+    assert agent_list_calls == 2
+    assert run.api_calls == site.server.calls - agent_list_calls >= 10
     truth = {
         day: per_agent
         for day, per_agent in site.world.expected_closures(now=frozen_now).items()
@@ -117,7 +120,8 @@ def test_the_sync_uses_the_stand_in_while_the_demo_runs_and_the_settings_stay(
     assert len(config.api_key) >= 30
     assert config.group_id == DEMO_GROUP_ID == 18000294963
     assert config.ids_file == str(tmp_path / "var" / "demo-IDs.txt")
-    assert (tmp_path / "var" / "demo-IDs.txt").read_text() == site.world.ids_txt()
+    # The names come from the stand-in's agent list: no IDs.txt is written.
+    assert not (tmp_path / "var" / "demo-IDs.txt").exists()
     assert (demo_settings.FRESH_API, demo_settings.FRESH_ENDPOINT) == ("", "")
     assert (demo_settings.FRESH_GROUP_ID, demo_settings.DEMO_MODE) == (None, False)
 
@@ -143,13 +147,19 @@ def test_the_sync_button_of_the_demo_syncs_from_the_stand_in(start, client, froz
 def test_half_the_agents_are_local_users_and_the_rest_show_unmatched(start):
     site = start()
 
+    team = {agent.id for agent in site.world.agents}
     mappings = FreshworksUserMapping.objects.all()
-    assert sorted((m.freshworks_user_id, m.freshworks_username) for m in mappings) == sorted(
-        (agent.id, agent.name) for agent in site.world.agents
-    )
+    # Names from the stand-in's agent list, which also holds the other group's agents.
+    assert sorted(
+        (m.freshworks_user_id, m.display_name) for m in mappings if m.freshworks_user_id in team
+    ) == sorted((agent.id, agent.name) for agent in site.world.agents)
+    assert not any(m.freshworks_username for m in mappings)
+    assert mappings.filter(active=False).exists()
     matched = [m for m in mappings if m.user_id is not None]
     assert len(matched) == 6
     for mapping in matched:
+        # Linked by email: each demo user has its agent's.
+        assert mapping.user.email == mapping.email
         assert mapping.user.username == mapping.user.first_name.lower() + "." + (
             mapping.user.last_name.lower()
         )

@@ -321,7 +321,7 @@ def test_page_zero_and_unknown_includes_are_400s(sim):
 
 
 def test_unknown_paths_and_verbs_answer_json_errors(sim):
-    missing = requests.get(f"{sim.endpoint}agents", auth=(API_KEY, "X"), timeout=5)
+    missing = requests.get(f"{sim.endpoint}problems", auth=(API_KEY, "X"), timeout=5)
     outside = requests.get(sim.endpoint.replace("/api/v2/", "/nope"), timeout=5)
     posted = requests.post(f"{sim.endpoint}tickets", auth=(API_KEY, "X"), json={}, timeout=5)
 
@@ -549,6 +549,81 @@ def test_ids_txt_names_every_agent():
         (agent.id, agent.name) for agent in team.agents
     ]
     assert all(agent.name.endswith(".") and len(agent.name.split()) == 2 for agent in team.agents)
+
+
+# --- the agents ---------------------------------------------------------------------------------
+
+
+def get_agents(sim: StandIn, **params: Any) -> requests.Response:
+    return requests.get(f"{sim.endpoint}agents", params=params, auth=(API_KEY, "X"), timeout=5)
+
+
+def test_the_account_lists_its_team_and_other_agents_some_inactive(make_sim, make_client):
+    sim = make_sim(agents=150)
+
+    with make_client(endpoint=sim.endpoint) as client:
+        agents = client.list_agents()
+
+    team = {agent.id: agent for agent in sim.world.agents}
+    assert len(agents) == 150 + 40
+    assert {agent.id for agent in agents} >= set(team)
+    assert {agent.id for agent in agents if not agent.active} == {
+        agent.id for agent in sim.world.other_agents if not agent.active
+    }
+    assert 5 <= sum(not agent.active for agent in agents) <= 20
+    listed = {agent.id: agent for agent in agents}
+    for agent_id, agent in team.items():
+        assert (listed[agent_id].first_name, listed[agent_id].last_name) == (
+            agent.first_name,
+            agent.last_name,
+        )
+        assert listed[agent_id].email == agent.email == f"{agent.username}@example.com"
+    assert len({agent.email for agent in agents}) == len(agents)
+    # 150 active team agents and ~30 active others: two pages, then one page of inactive ones.
+    assert client.api_calls == 3
+    assert [path.split("?")[1] for path in sim.paths] == [
+        "active=true&per_page=100&page=1",
+        "active=true&per_page=100&page=2",
+        "active=false&per_page=100&page=1",
+    ]
+
+
+def test_the_agents_list_pages_by_first_name_with_a_link_carrying_only_the_page(sim):
+    first = get_agents(sim, active="true", per_page=5)
+    second = get_agents(sim, active="true", per_page=5, page=2)
+    inactive = get_agents(sim, active="false", per_page=100)
+
+    names = [agent["first_name"] for agent in first.json()["agents"]]
+    assert names == sorted(names, key=str.casefold)
+    assert first.headers["link"] == f'<{sim.endpoint}agents?page=2>; rel="next"'
+    assert {a["id"] for a in first.json()["agents"]}.isdisjoint(
+        a["id"] for a in second.json()["agents"]
+    )
+    assert all(agent["active"] is False for agent in inactive.json()["agents"])
+    assert "link" not in inactive.headers
+    assert first.headers["X-Ratelimit-Used-CurrentRequest"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"per_page": 101}, "per_page"), ({"page": 0}, "page"), ({"active": "yes"}, "active")],
+)
+def test_bad_agents_parameters_are_400s_naming_the_field(sim, params, field):
+    answer = get_agents(sim, **params)
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == field
+
+
+def test_agents_put_by_hand_are_listed_as_put():
+    hand = World()
+    hand.put_agent({"id": 7, "first_name": "Temp", "last_name": None, "active": False})
+
+    assert hand.list_agents(active=False, offset=0, limit=100) == (
+        [{"id": 7, "first_name": "Temp", "last_name": None, "active": False}],
+        1,
+    )
+    assert hand.list_agents(active=True, offset=0, limit=100) == ([], 0)
 
 
 # --- lifecycle ----------------------------------------------------------------------------------

@@ -92,10 +92,10 @@ def gunicorn(upstream, tmp_path) -> Iterator[tuple[str, Path]]:
         "DATABASE_URL": _database_url(),
         "FRESH_API": KEY,
         "FRESH_ENDPOINT": upstream.sim.endpoint,
-        "FRESH_GROUP_ID": str(upstream.sim.world.group_id),
-        # The stand-in listens on plain loopback HTTP, which only demo mode lets through (the
-        # vendor requires HTTPS, SPEC §14.7).
+        # The stand-in listens on plain loopback HTTP, which the client allows in demo mode only
+        # (the vendor requires HTTPS, SPEC §14.7); nothing else here depends on the flag.
         "DEMO_MODE": "1",
+        "FRESH_GROUP_ID": str(upstream.sim.world.group_id),
         "TIME_ZONE": upstream.zone,
     }
     log_path = tmp_path / "gunicorn.stderr"
@@ -138,6 +138,9 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
     token = Token.objects.create(user=plain_user).key
     changed = upstream.tickets_changed_today()
     pages = max(1, math.ceil(changed / 100))
+    # The sync meets agents it has no name for and reads the agent list once: its active and its
+    # inactive listing, one page each (25 agents of the team, 40 of another group).
+    agent_list = 2
     truth = upstream.sim.world.expected_closures(now=upstream.now).get(upstream.today, {})
     assert sum(truth.values()) > 0
 
@@ -148,8 +151,8 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
     (synced,) = [answer.json() for answer in answers if answer.status_code == 200]
     assert synced["synced"] is True
     assert synced["date"] == upstream.today.isoformat()
-    # The team's group (read once a day), then the pages.
-    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, 1 + pages)
+    # The team's group (read once a day), the pages, and the agent list.
+    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, 1 + pages + agent_list)
     for answer in answers:
         if answer.status_code == 429:
             refusal = answer.json()
@@ -157,15 +160,17 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
             assert refusal.get("rate_limited") is True or refusal.get("in_progress") is True
             if refusal.get("rate_limited"):
                 assert int(answer.headers["Retry-After"]) >= 1
-    # Exactly one sync's worth of upstream calls: the group's read and the list pages of one
-    # fetch, nothing more.
-    assert upstream.sim.calls == 1 + pages
-    group_read, *listing = upstream.sim.paths
+    # Exactly one sync's worth of upstream calls: the group's read, the list pages of one fetch
+    # and one read of the agent list, nothing more.
+    assert upstream.sim.calls == 1 + pages + agent_list
+    group_read, *_ = upstream.sim.paths
     assert group_read == f"/api/v2/groups/{upstream.sim.world.group_id}"
-    assert all(path.startswith("/api/v2/tickets?") for path in listing)
+    assert sum(path.startswith("/api/v2/groups/") for path in upstream.sim.paths) == 1
+    assert sum(path.startswith("/api/v2/tickets?") for path in upstream.sim.paths) == pages
+    assert sum(path.startswith("/api/v2/agents?") for path in upstream.sim.paths) == agent_list
     run = SyncRun.objects.get()
     assert (run.status, run.trigger) == (SyncRun.Status.SUCCESS, SyncRun.Trigger.BUTTON)
-    assert (run.tickets_processed, run.api_calls) == (changed, 1 + pages)
+    assert (run.tickets_processed, run.api_calls) == (changed, 1 + pages + agent_list)
     assert (
         dict(
             TicketClosure.objects.filter(date=upstream.today).values_list(

@@ -217,9 +217,11 @@ def test_a_range_sync_makes_one_call_per_hundred_updated_tickets(upstream, updat
     result = sync(first=date(2026, 11, 1), last=date(2026, 11, 26))
 
     # The group's read, then the pages: ceil(T/100), one when there are none.
-    assert upstream.calls == 1 + max(1, math.ceil(updated / 100))
-    assert result.api_calls == upstream.calls
-    assert SyncRun.objects.get().api_calls == upstream.calls
+    assert (upstream.group_reads, upstream.list_calls) == (1, max(1, math.ceil(updated / 100)))
+    # With closures by an agent it has no name for, the sync also read the (empty) agent list.
+    assert upstream.agent_calls == (2 if updated else 0)
+    assert result.api_calls == upstream.calls + upstream.agent_calls
+    assert SyncRun.objects.get().api_calls == upstream.calls + upstream.agent_calls
     assert upstream.asked_since == [utc("2026-11-01T00:00:00")]
     assert sum(counts(date(2026, 11, 20)).values()) == updated
 
@@ -337,8 +339,14 @@ def test_a_success_records_its_run_and_marks_every_date_asked_for(upstream):
         date(2026, 11, 24),
         date(2026, 11, 26),
     )
-    # The group's read and one page (3 credits with stats).
-    assert (run.tickets_processed, run.api_calls, run.credits, run.error) == (2, 2, 4, "")
+    # The group's read and one page (3 credits with stats), and the agent list (active,
+    # inactive; 1 credit each) for the agent it did not know.
+    assert (run.tickets_processed, run.api_calls, run.credits, run.error) == (
+        2,
+        1 + 1 + 2,
+        1 + 3 + 2,
+        "",
+    )
     assert run.fetched_from == utc("2026-11-24T00:00:00")
     assert list(
         TicketSyncMetadata.objects.order_by("sync_date").values_list(

@@ -4,7 +4,8 @@
   world of tickets the test puts in by hand. It counts the calls, records every `updated_since`
   it was asked for, may fail on a page, and lets a test act just before each answer. The team's
   group (GROUP_ID, "Service Desk") lives in the primary workspace unless a test moves it
-  (`move_group`) or removes it (`remove_group`, answering 404).
+  (`move_group`) or removes it (`remove_group`, answering 404). Its agent list is empty unless a
+  test puts agents (`put_agents`); `agent_calls` counts its requests apart from `calls`.
 - `serve_stand_in`: a generated world served over loopback HTTP, with faults, for the tests that
   drive the real client through sockets (timeouts, dropped connections, other processes).
 """
@@ -38,11 +39,13 @@ class FakeFreshservice:
     """Answers every request to ENDPOINT's host with the stand-in's API over hand-put tickets.
 
     `put` adds tickets shown as they are, whatever the time; pages hold what the client asks
-    for (100) unless `per_page` says otherwise. `calls` counts the requests (the group's read
-    included: a sync's first of the day, or a forced one, makes one more call than it lists
-    pages), `asked_since` the `updated_since` of each fetch (its first page), `fail_on_page = N`
-    answers page N with a 500 until set back to None, and `before_answer()` runs before each
-    answer (a test may hold one back there).
+    for (100) unless `per_page` says otherwise. `calls` counts the requests but those for the
+    agent list, which `agent_calls` counts (`put_agents` fills it; empty by default): so the
+    group's reads (`group_reads`: a sync's first of the day, or a forced one, makes one more call
+    than it lists pages) and the ticket pages (`list_calls`). `asked_since` holds the
+    `updated_since` of each fetch (its first page), `fail_on_page = N` answers page N with a 500
+    until set back to None, and `before_answer()` runs before each answer (a test may hold one
+    back there).
     """
 
     def __init__(self, requests_mock: Any, *, per_page: int | None = None) -> None:
@@ -51,6 +54,7 @@ class FakeFreshservice:
         self.faults = Faults(self.api)
         self.per_page = per_page
         self.asked_since: list[datetime] = []
+        self.agent_queries: list[dict[str, str]] = []
         self.before_answer: Callable[[], None] = lambda: None
         self._failing_page: int | None = None
         origin = urlunsplit(urlsplit(ENDPOINT)._replace(path="/"))
@@ -74,17 +78,32 @@ class FakeFreshservice:
 
     @property
     def list_calls(self) -> int:
-        """The ticket-list requests alone (the group's reads left out)."""
+        """The ticket-list requests alone (the group's reads and the agent list left out)."""
         return sum(1 for request in self.matcher.request_history if "/tickets" in request.path)
+
+    @property
+    def group_reads(self) -> int:
+        """The requests for a group (`GET groups/{id}`)."""
+        return sum(1 for request in self.matcher.request_history if "/groups/" in request.path)
 
     @property
     def tickets(self) -> dict[int, dict]:
         """The tickets put, by key: a test may list one twice under another key."""
         return self.world.put_tickets
 
+    def put_agents(self, *agents: dict) -> None:
+        """Add or replace agents of the account (as `GET agents` returns them)."""
+        self.world.put_agent(*agents)
+
     @property
     def calls(self) -> int:
-        return self.matcher.call_count
+        """Requests other than the agent list's."""
+        return self.matcher.call_count - self.agent_calls
+
+    @property
+    def agent_calls(self) -> int:
+        """Requests for the agent list (`GET agents`)."""
+        return len(self.agent_queries)
 
     @property
     def fail_on_page(self) -> int | None:
@@ -100,7 +119,10 @@ class FakeFreshservice:
     def _respond(self, request: Any, context: Any) -> bytes:
         url = request.url
         api_request = ApiRequest(request.method, url, request.headers.get("Authorization"))
-        since = parse_qs(urlsplit(url).query).get("updated_since")
+        parts = urlsplit(url)
+        if parts.path.rstrip("/").endswith("/agents"):
+            self.agent_queries.append({key: v[-1] for key, v in parse_qs(parts.query).items()})
+        since = parse_qs(parts.query).get("updated_since")
         if since and list_page(api_request) == 1:
             self.asked_since.append(parse_since(since[-1]))
         self.before_answer()

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import OperationalError, models
 from django.db.models import Q
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from tickets.dates import dates_label
@@ -89,14 +90,72 @@ class TicketClosure(models.Model):
         return f"{self.freshworks_user_id} closed {self.tickets_closed} on {self.date}"
 
 
+def agent_display_name(
+    freshworks_user_id: int, *, ids_name: str = "", first_name: str = "", last_name: str = ""
+) -> str:
+    """The name shown for an agent (SPEC §14.3), the first that exists: the IDs.txt name;
+    Freshservice's first name plus last initial (`Temp A.`; only a first name: the first name;
+    only a last name: the last name); `Agent <id>`.
+
+    `DISPLAY_NAME` below is the same rule in SQL, for querysets that annotate names; the two
+    must agree (tests/test_directory.py compares them).
+    """
+    if ids_name:
+        return ids_name
+    if first_name and last_name:
+        return f"{first_name} {last_name[0]}."
+    return first_name or last_name or f"Agent {freshworks_user_id}"
+
+
+class NameSource(models.TextChoices):
+    """Where an agent's display name comes from."""
+
+    IDS_FILE = "ids", "IDs.txt"
+    FRESHSERVICE = "freshservice", "Freshservice"
+    FALLBACK = "fallback", "Agent <id> (no name known)"
+
+
+def _blank(field: str) -> Q:
+    return Q(**{field: ""})
+
+
+# `agent_display_name` for a FreshworksUserMapping queryset, without the `Agent <id>` fallback
+# (empty when no name is known: the caller adds the fallback, as `selectors.agent_label` does).
+DISPLAY_NAME = models.Case(
+    models.When(~_blank("freshworks_username"), then=models.F("freshworks_username")),
+    models.When(
+        ~_blank("first_name") & ~_blank("last_name"),
+        then=Concat(
+            models.F("first_name"),
+            models.Value(" "),
+            Substr(models.F("last_name"), 1, 1),
+            models.Value("."),
+            output_field=models.CharField(),
+        ),
+    ),
+    models.When(~_blank("first_name"), then=models.F("first_name")),
+    default=models.F("last_name"),
+    output_field=models.CharField(),
+)
+
+
 class FreshworksUserMappingQuerySet(models.QuerySet):
     def of_outer_agent(self, field: str = "freshworks_user_id") -> FreshworksUserMappingQuerySet:
         """The mapping of the agent named by the outer query's `field`, for Exists/Subquery."""
         return self.filter(freshworks_user_id=models.OuterRef(field))
 
+    def seen_in_directory(self) -> FreshworksUserMappingQuerySet:
+        """Agents Freshservice's agent list has listed at least once."""
+        return self.filter(directory_seen_at__isnull=False)
+
 
 class FreshworksUserMapping(models.Model):
-    """One line of IDs.txt: a Freshservice agent id, its display name and the matched local user."""
+    """One Freshservice agent: the name IDs.txt gives it, what Freshservice's agent list says
+    of it (SPEC §14.3), and the local user it is linked to.
+
+    A row comes from IDs.txt (`freshworks_username`), from the agent list (`directory_seen_at`
+    set), or both. `display_name` is the name shown everywhere.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -126,7 +185,24 @@ class FreshworksUserMapping(models.Model):
         ordering = ["freshworks_username"]
 
     def __str__(self) -> str:
-        return f"{self.freshworks_username} ({self.freshworks_user_id})"
+        return f"{self.display_name} ({self.freshworks_user_id})"
+
+    @property
+    def display_name(self) -> str:
+        return agent_display_name(
+            self.freshworks_user_id,
+            ids_name=self.freshworks_username,
+            first_name=self.first_name,
+            last_name=self.last_name,
+        )
+
+    @property
+    def name_source(self) -> NameSource:
+        if self.freshworks_username:
+            return NameSource.IDS_FILE
+        if self.first_name or self.last_name:
+            return NameSource.FRESHSERVICE
+        return NameSource.FALLBACK
 
 
 class FreshserviceGroup(models.Model):

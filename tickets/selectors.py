@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,17 +11,21 @@ from typing import Any
 
 from cronsim import CronSim
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, Max, Min, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from tickets.dates import days, local_day_start
 from tickets.freshservice_config import freshservice_config
 from tickets.models import (
+    DISPLAY_NAME,
     FreshserviceGroup,
     FreshworksUserMapping,
+    NameSource,
     SyncRun,
     TicketClosure,
     TicketSyncMetadata,
+    agent_display_name,
 )
 
 
@@ -55,16 +60,18 @@ class ClosuresSummary:
 
 
 def agent_label(freshworks_user_id: int, name: str | None) -> str:
-    """The name shown for an agent: the IDs.txt name, else `Agent <id>`."""
+    """The name shown for an agent whose known name (`DISPLAY_NAME`) is `name`: that name, else
+    `Agent <id>` (see `tickets.models.agent_display_name`)."""
     return name or f"Agent {freshworks_user_id}"
 
 
 def with_agent(queryset: QuerySet, agent_field: str) -> QuerySet:
-    """`queryset` annotated with `agent_name` and `agent_username` from the mapping of the agent
-    in `agent_field`: two subqueries, never one query per row."""
+    """`queryset` annotated with `agent_name` (the known name: IDs.txt's, else Freshservice's;
+    empty without one) and `agent_username` from the mapping of the agent in `agent_field`: two
+    subqueries, never one query per row."""
     mapping = FreshworksUserMapping.objects.of_outer_agent(agent_field)
     return queryset.annotate(
-        agent_name=Subquery(mapping.values("freshworks_username")[:1]),
+        agent_name=Subquery(mapping.annotate(display=DISPLAY_NAME).values("display")[:1]),
         agent_username=Subquery(mapping.values("user__username")[:1]),
     )
 
@@ -73,12 +80,16 @@ def _agents(agent_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
     """(display name, local username) of each agent, in one query."""
     ids = list(agent_ids)
     mappings = FreshworksUserMapping.objects.values_list(
-        "freshworks_user_id", "freshworks_username", "user__username"
+        "freshworks_user_id", "freshworks_username", "first_name", "last_name", "user__username"
     )
     if len(ids) < 50:  # a few agents: ask for them; many: the whole (small) table is cheaper
         mappings = mappings.filter(freshworks_user_id__in=ids)
     known = {
-        agent_id: (agent_label(agent_id, name), username) for agent_id, name, username in mappings
+        agent_id: (
+            agent_display_name(agent_id, ids_name=name, first_name=first, last_name=last),
+            username,
+        )
+        for agent_id, name, first, last, username in mappings
     }
     return {agent_id: known.get(agent_id, (agent_label(agent_id, None), None)) for agent_id in ids}
 
@@ -185,6 +196,11 @@ def covered_from() -> datetime | None:
     return SyncRun.objects.successful().aggregate(at=Min("fetched_from"))["at"]
 
 
+def last_successful_sync() -> SyncRun | None:
+    """The latest successful SyncRun (its cost in API calls and credits), None before the first."""
+    return SyncRun.objects.successful().order_by("-started_at").first()
+
+
 @dataclass(frozen=True)
 class SyncAllowance:
     sync_date: date
@@ -233,13 +249,16 @@ def sync_allowances(*, first: date, last: date) -> list[SyncAllowance]:
 
 
 def unmapped_agents() -> list[dict[str, Any]]:
-    """Agents with closures and no mapping: id, label, total closed, days, first and last day.
+    """Agents with closures and no local user, most closures first (the unmapped-agents page).
 
-    The agents behind `admin_stats().unmapped_agents`, most closures first.
+    Each: `freshworks_user_id`, `label` (the display name), `total` closed, `days`, `first` and
+    `last` day, `name_from` (`NameSource` label), and `reason`: why no local user is linked (not
+    in Freshservice's agent list, no longer in it, inactive there, the IDs.txt name matching
+    nobody, no IDs.txt line, no email or no local user with it, an ambiguous email).
     """
-    mapped = FreshworksUserMapping.objects.of_outer_agent()
-    agents = (
-        TicketClosure.objects.filter(~Exists(mapped))
+    linked = FreshworksUserMapping.objects.of_outer_agent().filter(user__isnull=False)
+    agents = list(
+        TicketClosure.objects.filter(~Exists(linked))
         .order_by()
         .values("freshworks_user_id")
         .annotate(
@@ -250,7 +269,67 @@ def unmapped_agents() -> list[dict[str, Any]]:
         )
         .order_by("-total", "freshworks_user_id")
     )
-    return [{**agent, "label": agent_label(agent["freshworks_user_id"], None)} for agent in agents]
+    if not agents:
+        return []
+    mappings = {
+        mapping.freshworks_user_id: mapping
+        for mapping in FreshworksUserMapping.objects.filter(
+            freshworks_user_id__in=[agent["freshworks_user_id"] for agent in agents]
+        )
+    }
+    last_read = FreshworksUserMapping.objects.aggregate(at=Max("directory_seen_at"))["at"]
+    emails = Counter(
+        email.strip().casefold()
+        for email in get_user_model().objects.exclude(email="").values_list("email", flat=True)
+    )
+    result = []
+    for agent in agents:
+        agent_id = agent["freshworks_user_id"]
+        mapping = mappings.get(agent_id)
+        result.append(
+            {
+                **agent,
+                "label": mapping.display_name if mapping else agent_label(agent_id, None),
+                "name_from": (mapping.name_source if mapping else NameSource.FALLBACK).label,
+                "reason": _why_unlinked(mapping, last_read=last_read, emails=emails),
+            }
+        )
+    return result
+
+
+def _why_unlinked(
+    mapping: FreshworksUserMapping | None, *, last_read: datetime | None, emails: Counter[str]
+) -> str:
+    listed = mapping is not None and mapping.directory_seen_at is not None
+    reasons: list[str] = []
+    if last_read is None:
+        reasons.append("Freshservice's agent list has not been read yet")
+    elif mapping is None or mapping.directory_seen_at is None:
+        reasons.append("not in Freshservice's agent list")
+    elif mapping.directory_seen_at < last_read:
+        seen = timezone.localtime(mapping.directory_seen_at).date().isoformat()
+        reasons.append(f"no longer in Freshservice's agent list (last listed {seen})")
+    if mapping is not None and mapping.active is False:
+        reasons.append("inactive in Freshservice")
+    if mapping is not None and mapping.freshworks_username:
+        reasons.append(f"the IDs.txt name “{mapping.freshworks_username}” matches no local user")
+    else:
+        reasons.append("no IDs.txt line")
+    if mapping is not None and listed:
+        email = mapping.email.strip()
+        users = emails[email.casefold()] if email else 0
+        if not email:
+            reasons.append("no email in Freshservice")
+        elif users == 0:
+            reasons.append(f"no local user has the email {email}")
+        elif users == 1:
+            reasons.append(
+                f"a local user has the email {email}, unlinked by hand or since the last "
+                "refresh (refresh the agent names to link it)"
+            )
+        else:
+            reasons.append(f"ambiguous email: {users} local users have {email}")
+    return "; ".join(reasons)
 
 
 # --- statistics ---------------------------------------------------------------------------------
@@ -378,7 +457,10 @@ class AdminStats:
     stale: bool
     total_records: int
     mapped_users: int
+    # SPEC §9: agents with closures and no mapping row (neither IDs.txt nor the agent list knows
+    # them); `unlinked_agents` also counts those with a row but no local user (the page's list).
     unmapped_agents: int
+    unlinked_agents: int
     days_with_data: int
     total_sync_operations: int
     recent_activity: list[SyncRunEntry]
@@ -405,6 +487,11 @@ def admin_stats(*, now: datetime) -> AdminStats:
         records=Count("id"),
         days=Count("date", distinct=True, filter=Q(tickets_closed__gt=0)),
         unmapped=Count("freshworks_user_id", distinct=True, filter=~Exists(mapped)),
+        unlinked=Count(
+            "freshworks_user_id",
+            distinct=True,
+            filter=~Exists(mapped.filter(user__isnull=False)),
+        ),
     )
     next_sync_at = next_sync_time(runs["last_today"]) if runs["last_today"] else None
     return AdminStats(
@@ -417,6 +504,7 @@ def admin_stats(*, now: datetime) -> AdminStats:
         total_records=closures["records"],
         mapped_users=FreshworksUserMapping.objects.filter(user__isnull=False).count(),
         unmapped_agents=closures["unmapped"],
+        unlinked_agents=closures["unlinked"],
         days_with_data=closures["days"],
         total_sync_operations=runs["total"],
         recent_activity=[

@@ -1,13 +1,16 @@
-"""The words shown to people: counts in words, lists cut short, and the outcome of a sync.
+"""The words shown to people: counts in words, lists cut short, the outcome of a sync, and the
+connection check.
 
 Commands, admin actions and the cron job all describe a sync's outcome with `describe_sync`,
-so the same outcome reads the same wherever it is shown.
+so the same outcome reads the same wherever it is shown; `describe_connection` is the connection
+check as `check_freshservice` and `init_ticket_tracking` print it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -19,6 +22,9 @@ from tickets.services.sync import (
     SyncRefused,
     SyncResult,
 )
+
+if TYPE_CHECKING:  # connection.py uses `plural` from here
+    from tickets.services.connection import ConnectionReport
 
 # How many items one message lists before "and N more".
 LISTED = 10
@@ -83,3 +89,22 @@ def _about_dates(outcome: SyncResult | SyncRefused | SyncFailed, label: str) -> 
     if isinstance(outcome, SyncFailed) and outcome.run is not None:
         return f"The sync of {label} failed and changed nothing: {outcome}"
     return f"{label} was not synced: {outcome}"
+
+
+# How a finding of the connection check is marked in a command's output.
+_MARKS = {True: "✓", False: "✗", None: "·"}
+
+
+def describe_connection(report: ConnectionReport) -> list[str]:
+    """The connection check as lines: one per finding, then the problems, or "All well"."""
+    width = max(len(finding.label) for finding in report.findings)
+    lines = [
+        f"{_MARKS[finding.ok]} {finding.label:<{width}}  {finding.value}"
+        for finding in report.findings
+    ]
+    if report.ok:
+        lines.append("All well.")
+    else:
+        lines.append(f"{plural(len(report.problems), 'problem')}:")
+        lines.extend(f"  {problem}" for problem in report.problems)
+    return lines

@@ -12,6 +12,8 @@ into requests-mock (tests/upstream.py). What it answers:
   (SPEC §14.1: a client must send its own parameters again).
 - `GET /api/v2/groups/{id}`: `{"group": {...}}` with the group's name and `workspace_id`; 404 for
   a group the account does not have.
+- `GET /api/v2/agents`: `active=true|false`, `per_page` (default 30, 1-100), `page`; sorted by
+  first name; a `link` carrying only the next `page` while pages remain.
 - A per-minute credit budget: a list call costs 1, plus 2 per `include`; every answer carries the
   `X-Ratelimit-*` headers, and an exhausted budget answers 429 with `Retry-After` in seconds.
 - Vendor-style JSON errors: 400 naming the field, 401, 404, 405.
@@ -42,6 +44,7 @@ logger = logging.getLogger("demo.freshservice")
 API_PREFIX = "/api/v2/"
 TICKETS_PATH = "/api/v2/tickets"
 GROUPS_PATH = "/api/v2/groups/"
+AGENTS_PATH = "/api/v2/agents"
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
 DEFAULT_PER_MINUTE = 140  # credits a minute, as on a small plan
@@ -195,6 +198,8 @@ class FreshserviceApi:
             raise _Reply(401, error_body(401))
         if path.startswith(GROUPS_PATH):
             return self._group(request, path), {}
+        if path.rstrip("/") == AGENTS_PATH:
+            return self._agents(request, query)
         if path.rstrip("/") != TICKETS_PATH:
             raise _Reply(404, error_body(404))
         if not listing:
@@ -252,6 +257,37 @@ class FreshserviceApi:
         if group is None:
             raise _Reply(404, error_body(404))
         return {"group": group.render()}
+
+    def _agents(
+        self, request: ApiRequest, query: dict[str, list[str]]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """`GET agents`: `active=true|false` (else every agent), `per_page` (default 30, 1-100),
+        `page` from 1; the `link` to the next page carries only `page`, as the vendor's only
+        documented example does."""
+        # Reference: https://api.freshservice.com/#list_all_agents
+        if request.method != "GET":
+            raise _Reply(405, error_body(405))
+        raw_active = _last(query, "active")
+        if raw_active not in (None, "true", "false"):
+            raise _validation_error("active", "It should be one of these values: true,false")
+        per_page = _int_param(query, "per_page", DEFAULT_PER_PAGE)
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise _validation_error(
+                "per_page", f"It should be a/an Positive Integer up to {MAX_PER_PAGE}"
+            )
+        page = _int_param(query, "page", 1)
+        if page < 1:
+            raise _validation_error("page", "It should be a/an Positive Integer")
+        agents, total = self.world.list_agents(
+            active=None if raw_active is None else raw_active == "true",
+            offset=(page - 1) * per_page,
+            limit=per_page,
+        )
+        headers = {}
+        if page * per_page < total:
+            origin = urlsplit(request.url)._replace(path="", query="", fragment="").geturl()
+            headers["link"] = f'<{origin}{AGENTS_PATH}?page={page + 1}>; rel="next"'
+        return {"agents": agents}, headers
 
     def _authorised(self, header: str) -> bool:
         scheme, _, encoded = header.partition(" ")

@@ -1,4 +1,4 @@
-"""The stand-in Freshservice's account: a team of agents and the life of every ticket. No HTTP.
+"""The stand-in Freshservice's account: its agents and the life of every ticket. No HTTP.
 
 A world is either generated (`generate_world`) or built by hand (`World` plus `put`), or both.
 
@@ -16,6 +16,10 @@ whatever the moment.
 As in Freshservice (SPEC §14): agent groups live in a workspace (`groups`; the team's is in the
 primary one unless moved), a list call without `workspace_id` shows only the primary workspace's
 tickets, and deleted or spam tickets are never listed.
+
+The account's agents (`GET agents`, `list_agents`): the team (`agents`, active, `First L.` names
+and `first.last@example.com` emails) and, in a generated world, the other group's 40 agents, a
+quarter of them deactivated; agents put by hand (`put_agent`) are listed as they were put.
 
 `expected_closures` is the answer key: what the sync must count, by SPEC §5's rule.
 """
@@ -39,6 +43,10 @@ OTHER_GROUP_NAME = "Facilities"
 # one a ticket without a `workspace_id` belongs to. 0 asks for all workspaces.
 PRIMARY_WORKSPACE_ID = 2
 ALL_WORKSPACES = 0
+# The other team's agents (responders of its tickets): ids OTHER_AGENT_BASE + 1..OTHER_AGENTS.
+OTHER_AGENT_BASE = 18_000_900_000
+OTHER_AGENTS = 40
+AGENT_EMAIL_DOMAIN = "example.com"
 DEFAULT_WINDOW = timedelta(days=30)  # the vendor's window when updated_since is absent
 FUTURE_DAYS = 7
 MAX_AGENTS = 500
@@ -113,11 +121,12 @@ def _time(text: str) -> datetime:
 
 @dataclass(frozen=True)
 class Agent:
-    """An agent of the team; `name` is how IDs.txt and the dashboard show them."""
+    """An agent of the account; `name` is how the dashboard shows them (`First L.`)."""
 
     id: int
     first_name: str
     last_name: str
+    active: bool = True
 
     @property
     def name(self) -> str:
@@ -126,6 +135,37 @@ class Agent:
     @property
     def username(self) -> str:
         return f"{self.first_name}.{self.last_name}".lower()
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@{AGENT_EMAIL_DOMAIN}"
+
+    def render(self, group_id: int) -> dict[str, Any]:
+        """The vendor's JSON for this agent in `GET agents` (tests/data/freshservice/agent.json)."""
+        return {
+            "id": self.id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "occasional": False,
+            "active": self.active,
+            "job_title": "Service Desk Analyst",
+            "email": self.email,
+            "work_phone_number": None,
+            "mobile_phone_number": None,
+            "department_ids": [],
+            "reporting_manager_id": None,
+            "time_zone": "Edinburgh",
+            "language": "en",
+            "location_id": None,
+            "member_of": [group_id],
+            "observer_of": [],
+            "roles": [{"role_id": 21000150295, "assignment_scope": "member_groups", "groups": []}],
+            "last_login_at": None,
+            "custom_fields": {},
+            "has_logged_in": self.active,
+            "created_at": "2024-03-04T09:12:55Z",
+            "updated_at": "2026-01-05T07:46:41Z",
+        }
 
 
 @dataclass
@@ -264,6 +304,7 @@ class World:
         workspace_id: int = PRIMARY_WORKSPACE_ID,
         tz: str = "UTC",
         agents: Iterable[Agent] = (),
+        other_agents: Iterable[Agent] = (),
         histories: Iterable[TicketHistory] = (),
         first_day: date | None = None,
         last_day: date | None = None,
@@ -275,6 +316,11 @@ class World:
         }
         self.tz = ZoneInfo(tz)
         self.agents = list(agents)
+        # The account's other agents (another team's, some of them deactivated): listed by
+        # `GET agents`, never responders in the group.
+        self.other_agents = list(other_agents)
+        # Agents put by hand (vendor-shaped dicts), by id.
+        self.put_agents: dict[int, dict[str, Any]] = {}
         self.first_day = first_day
         self.last_day = last_day
         # Tickets put by hand, by key (their id, unless a test means to list one twice).
@@ -321,7 +367,29 @@ class World:
         for ticket in tickets:
             self.put_tickets[ticket["id"]] = ticket
 
+    def put_agent(self, *agents: dict[str, Any]) -> None:
+        """Add or replace agents as `GET agents` returns them."""
+        for agent in agents:
+            self.put_agents[agent["id"]] = agent
+
     # --- what the API lists ---------------------------------------------------------------------
+
+    def list_agents(
+        self, *, active: bool | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of `GET agents` (with `active=true|false`, or every agent when None), sorted
+        by first name as the vendor documents; and how many match in all."""
+        listed = {
+            agent.id: agent.render(self.group_id) for agent in [*self.agents, *self.other_agents]
+        }
+        listed |= self.put_agents
+        matching = [
+            agent
+            for agent in listed.values()
+            if active is None or bool(agent.get("active", True)) == active
+        ]
+        matching.sort(key=lambda agent: ((agent.get("first_name") or "").casefold(), agent["id"]))
+        return matching[offset : offset + limit], len(matching)
 
     def list_tickets(
         self,
@@ -438,7 +506,8 @@ class World:
     # --- the team and the truth -----------------------------------------------------------------
 
     def ids_txt(self) -> str:
-        """An IDs.txt for the team: one `Name - ID` line per agent."""
+        """An IDs.txt for the team: one `Name - ID` line per agent (the names Freshservice's
+        agent list gives them too)."""
         lines = ["# The demo team of the stand-in Freshservice (demo/freshservice/world.py)."]
         lines += [f"{agent.name} - {agent.id}" for agent in self.agents]
         return "\n".join(lines) + "\n"
@@ -506,6 +575,7 @@ def generate_world(
         workspace_id=workspace_id,
         tz=tz,
         agents=generator.agents,
+        other_agents=generator.other_agents(),
         histories=histories,
         first_day=first_day,
         last_day=last_day,
@@ -537,6 +607,23 @@ class _Generator:
         ids = sorted(rng.sample(range(18_000_100_000, 18_000_199_999), count))
         return [Agent(agent_id, *pair) for agent_id, pair in zip(ids, chosen, strict=True)]
 
+    def other_agents(self) -> list[Agent]:
+        """The other team's agents, a quarter of them deactivated (they left)."""
+        rng = _stream(self.seed, "other-agents")
+        taken = {(agent.first_name, agent.last_name) for agent in self.agents}
+        pairs = [
+            (first, last)
+            for first in _FIRST_NAMES
+            for last in _LAST_NAMES
+            if (first, last) not in taken
+        ]
+        # Distinct from the team's and each other's, so every email names one agent.
+        chosen = rng.sample(pairs, OTHER_AGENTS)
+        return [
+            Agent(OTHER_AGENT_BASE + number, first, last, active=rng.random() >= 0.25)
+            for number, (first, last) in enumerate(chosen, 1)
+        ]
+
     def day_tickets(self, day: date) -> list[TicketHistory]:
         """The tickets whose story centres on `day`, from a random stream of that day alone."""
         rng = _stream(self.seed, self.group_id, day.isoformat())
@@ -559,7 +646,7 @@ class _Generator:
             responder = (
                 rng.choice(self.agents).id
                 if rng.random() < 0.3
-                else 18_000_900_000 + rng.randint(1, 40)
+                else OTHER_AGENT_BASE + rng.randint(1, OTHER_AGENTS)
             )
             tickets.append(self._resolved(rng, day, OTHER_GROUP_ID, responder))
         for _ in range(rng.randint(0, 2) * scale):

@@ -1,17 +1,24 @@
-"""List filters of the admin: agents by name, whether they have a name, statuses, linked users."""
+"""List filters of the admin: agents by name, whether they have a name and where it comes from,
+statuses, linked users."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.http import HttpRequest
 
 from tickets import selectors
-from tickets.models import ClosedTicket, FreshworksUserMapping, status_label
+from tickets.models import (
+    DISPLAY_NAME,
+    ClosedTicket,
+    FreshworksUserMapping,
+    NameSource,
+    status_label,
+)
 
 
 class AgentFilter(admin.SimpleListFilter):
-    """Agents by their IDs.txt name (`Agent <id>` when they have none)."""
+    """Agents by their display name (`Agent <id>` when they have none)."""
 
     title = "agent"
     parameter_name = "agent"
@@ -22,9 +29,9 @@ class AgentFilter(admin.SimpleListFilter):
             model_admin.model.objects.order_by().values_list(self.agent_field, flat=True).distinct()
         )
         names = dict(
-            FreshworksUserMapping.objects.filter(freshworks_user_id__in=agent_ids).values_list(
-                "freshworks_user_id", "freshworks_username"
-            )
+            FreshworksUserMapping.objects.filter(freshworks_user_id__in=agent_ids)
+            .annotate(display=DISPLAY_NAME)
+            .values_list("freshworks_user_id", "display")
         )
         labels = {
             agent_id: selectors.agent_label(agent_id, names.get(agent_id)) for agent_id in agent_ids
@@ -46,9 +53,9 @@ class ResponderFilter(AgentFilter):
 
 
 class MappedFilter(admin.SimpleListFilter):
-    """Whether the agent has a line in IDs.txt."""
+    """Whether the agent has a name: from IDs.txt or from Freshservice's agent list."""
 
-    title = "name in IDs.txt"
+    title = "name"
     parameter_name = "mapped"
     agent_field = "freshworks_user_id"
 
@@ -56,7 +63,11 @@ class MappedFilter(admin.SimpleListFilter):
         return [("yes", "Named"), ("no", "Not named (Agent <id>)")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        mapped = Exists(FreshworksUserMapping.objects.of_outer_agent(self.agent_field))
+        mapped = Exists(
+            FreshworksUserMapping.objects.of_outer_agent(self.agent_field).filter(
+                ~Q(freshworks_username="", first_name="", last_name="")
+            )
+        )
         if self.value() == "yes":
             return queryset.filter(mapped)
         if self.value() == "no":
@@ -93,4 +104,44 @@ class LocalUserFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() in ("yes", "no"):
             return queryset.filter(user__isnull=self.value() == "no")
+        return queryset
+
+
+class NameSourceFilter(admin.SimpleListFilter):
+    """Where an agent's name comes from: IDs.txt, Freshservice's agent list, or nowhere."""
+
+    title = "name from"
+    parameter_name = "name_from"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(str(source.value), str(source.label)) for source in NameSource]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        ids_name = ~Q(freshworks_username="")
+        freshservice_name = ~Q(first_name="", last_name="")
+        if self.value() == NameSource.IDS_FILE:
+            return queryset.filter(ids_name)
+        if self.value() == NameSource.FRESHSERVICE:
+            return queryset.exclude(ids_name).filter(freshservice_name)
+        if self.value() == NameSource.FALLBACK:
+            return queryset.exclude(ids_name).exclude(freshservice_name)
+        return queryset
+
+
+class DirectoryFilter(admin.SimpleListFilter):
+    """What Freshservice's agent list says of the agent: active, inactive, or not listed."""
+
+    title = "in Freshservice"
+    parameter_name = "directory"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("inactive", "Inactive"), ("unlisted", "Never listed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "active":
+            return queryset.filter(active=True)
+        if self.value() == "inactive":
+            return queryset.filter(active=False)
+        if self.value() == "unlisted":
+            return queryset.filter(directory_seen_at__isnull=True)
         return queryset

@@ -1,8 +1,9 @@
 """The model admins (SPEC §11): read-mostly views of the synced data, actions that call services.
 
 Synced rows (tickets, daily counts, bookkeeping, the sync log, the lease) are written by the sync
-only, so their admins are read-only. Agent names come from FreshworksUserMapping through a
-subquery annotation (`selectors.with_agent`), never one query per row.
+only, so their admins are read-only. Agent names (IDs.txt's, else Freshservice's, else
+`Agent <id>`) come from FreshworksUserMapping through a subquery annotation
+(`selectors.with_agent`), never one query per row.
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ from tickets import selectors
 from tickets.admin import views
 from tickets.admin.filters import (
     AgentFilter,
+    DirectoryFilter,
     LocalUserFilter,
     MappedFilter,
     MappedResponderFilter,
+    NameSourceFilter,
     ResponderFilter,
     StatusFilter,
 )
 from tickets.exports import closures_csv_response
 from tickets.models import (
+    DISPLAY_NAME,
     ClosedTicket,
     FreshserviceGroup,
     FreshworksUserMapping,
@@ -40,7 +44,8 @@ from tickets.models import (
     TicketSyncMetadata,
 )
 from tickets.roles import FORCE_SYNC, VIEW_SYNC_STATS
-from tickets.services.mapping import link_agent, refresh_user_mappings
+from tickets.services.directory import refresh_agents
+from tickets.services.mapping import link_agent
 from tickets.services.sync import (
     REQUEST_MAX_WAIT_SECONDS,
     SyncFailed,
@@ -198,36 +203,84 @@ class TicketClosureAdmin(AgentColumnsMixin, ForceSyncMixin, SyncedDataAdmin):
 
 @admin.register(FreshworksUserMapping)
 class FreshworksUserMappingAdmin(CustomPageLinksMixin, ForceSyncPermissionMixin, admin.ModelAdmin):
-    list_display = ["freshworks_username", "freshworks_user_id", "user", "updated_at"]
-    list_filter = [LocalUserFilter]
+    list_display = [
+        "name",
+        "name_from",
+        "freshworks_user_id",
+        "email",
+        "in_freshservice",
+        "user",
+        "directory_seen_at",
+        "updated_at",
+    ]
+    list_filter = [LocalUserFilter, NameSourceFilter, DirectoryFilter]
     list_select_related = ["user"]
     search_fields = [
         "freshworks_username",
+        "first_name",
+        "last_name",
+        "email",
         "freshworks_user_id__exact",
         "user__username",
         "user__first_name",
         "user__last_name",
     ]
-    ordering = ["freshworks_username"]
+    ordering = [DISPLAY_NAME.asc(), "freshworks_user_id"]
     autocomplete_fields = ["user"]
     fieldsets = [
         (
             None,
             {
-                "fields": ["freshworks_username", "freshworks_user_id", "user"],
+                "fields": ["name", "name_from", "freshworks_user_id", "user"],
                 "description": (
-                    "Names and IDs come from IDs.txt. Refreshing the mappings matches every "
-                    "name again and replaces the local user chosen here."
+                    "Names come from Freshservice's agent list; a line in IDs.txt overrides "
+                    "one. Refreshing matches every IDs.txt name again and replaces the local "
+                    "user chosen here for an agent with a line there; for the others, a user "
+                    "chosen here stays (matching by email only fills empty links)."
                 ),
             },
         ),
+        (
+            "From Freshservice's agent list",
+            {"fields": ["first_name", "last_name", "email", "active", "directory_seen_at"]},
+        ),
+        ("From IDs.txt", {"fields": ["freshworks_username"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]
-    readonly_fields = ["freshworks_username", "freshworks_user_id", "created_at", "updated_at"]
+    readonly_fields = [
+        "name",
+        "name_from",
+        "freshworks_username",
+        "freshworks_user_id",
+        "first_name",
+        "last_name",
+        "email",
+        "active",
+        "directory_seen_at",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["refresh_user_mappings_from_ids"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(display=DISPLAY_NAME)
+
+    @admin.display(description="name", ordering="display")
+    def name(self, mapping: FreshworksUserMapping) -> str:
+        return mapping.display_name
+
+    @admin.display(description="name from", ordering="freshworks_username")
+    def name_from(self, mapping: FreshworksUserMapping) -> str:
+        return str(mapping.name_source.label)
+
+    @admin.display(description="in Freshservice", ordering="active")
+    def in_freshservice(self, mapping: FreshworksUserMapping) -> str:
+        if mapping.directory_seen_at is None:
+            return "never listed"
+        return "active" if mapping.active else "inactive"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Agents come from IDs.txt; a row added here would vanish on the next refresh.
+        # Agents come from Freshservice and IDs.txt; a row added here would never be refreshed.
         return False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -260,9 +313,9 @@ class FreshworksUserMappingAdmin(CustomPageLinksMixin, ForceSyncPermissionMixin,
     def unmapped_agents_view(self, request: HttpRequest) -> TemplateResponse:
         return views.unmapped_agents(request, self)
 
-    @admin.action(description="Refresh user mappings from IDs.txt", permissions=["force_sync"])
+    @admin.action(description="Refresh agent names and links", permissions=["force_sync"])
     def refresh_user_mappings_from_ids(self, request: HttpRequest, queryset: QuerySet) -> None:
-        # The whole file is reloaded whatever was selected; the changelist's button needs no
+        # Every agent is refreshed whatever was selected; the changelist's button needs no
         # selection at all.
         self.refresh_and_report(request)
 
@@ -278,14 +331,35 @@ class FreshworksUserMappingAdmin(CustomPageLinksMixin, ForceSyncPermissionMixin,
         return HttpResponseRedirect(back)
 
     def refresh_and_report(self, request: HttpRequest) -> None:
+        """Freshservice's agent list, then IDs.txt (`directory.refresh_agents`), in messages."""
         try:
-            report = refresh_user_mappings()
+            report = refresh_agents()
         except IdsFileError as error:
             self.message_user(request, f"Nothing changed: {error}.", messages.ERROR)
             return
+        if report.directory is not None:
+            self.message_user(
+                request,
+                f"Read Freshservice's agent list: {plural(report.directory.listed, 'agent')} "
+                f"({report.directory.active} active, {report.directory.inactive} inactive); "
+                f"{len(report.email_linked)} linked to local users by email.",
+                messages.SUCCESS,
+            )
+        elif report.directory_failed:
+            self.message_user(
+                request,
+                f"Freshservice's agent list: {report.directory_problem}; names and emails are "
+                "as last read.",
+                messages.ERROR,
+            )
+        source = (
+            f"Freshservice's names (no IDs file at {report.path})"
+            if report.ids_missing
+            else report.path
+        )
         self.message_user(
             request,
-            f"Refreshed user mappings from {report.path}: {len(report.matched)} matched, "
+            f"Refreshed user mappings from {source}: {len(report.matched)} matched, "
             f"{len(report.unmatched)} unmatched, {plural(len(report.problems), 'problem line')}, "
             f"{len(report.removed)} removed; "
             f"{plural(report.relinked_closures, 'closure row')} relinked.",
@@ -298,6 +372,16 @@ class FreshworksUserMappingAdmin(CustomPageLinksMixin, ForceSyncPermissionMixin,
                 + listed(
                     f"{outcome.name} ({outcome.freshworks_user_id}): {outcome.reason}"
                     for outcome in report.unmatched
+                ),
+                messages.WARNING,
+            )
+        if report.ambiguous_emails:
+            self.message_user(
+                request,
+                "Not linked, the email is ambiguous: "
+                + listed(
+                    f"{outcome.name} ({outcome.freshworks_user_id}): {outcome.reason}"
+                    for outcome in report.ambiguous_emails
                 ),
                 messages.WARNING,
             )
@@ -357,11 +441,19 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
                 self.admin_site.admin_view(self.statistics_view),
                 name=_admin_url_name(self, "statistics"),
             ),
+            path(
+                "connection/",
+                self.admin_site.admin_view(self.connection_view),
+                name=_admin_url_name(self, "connection"),
+            ),
             *super().get_urls(),
         ]
 
     def statistics_view(self, request: HttpRequest) -> TemplateResponse:
         return views.sync_statistics(request, self)
+
+    def connection_view(self, request: HttpRequest) -> TemplateResponse:
+        return views.freshservice_connection(request, self)
 
 
 @admin.register(FreshserviceGroup)

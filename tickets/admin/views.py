@@ -1,4 +1,5 @@
-"""The admin's own pages (SPEC §11): the sync statistics and the agents without a name.
+"""The admin's own pages (SPEC §11, §14.5): the sync statistics, the agents without a local
+user and the Freshservice connection check.
 
 Each is served by a model admin's `get_urls` (so it sits under that model in the breadcrumbs)
 and needs tickets.view_sync_stats, like the API's admin-stats.
@@ -18,6 +19,7 @@ from django.utils import timezone
 from tickets import selectors
 from tickets.freshservice_config import freshservice_config
 from tickets.roles import FORCE_SYNC, VIEW_SYNC_STATS
+from tickets.services.connection import check_connection
 
 
 def sync_statistics(request: HttpRequest, model_admin: admin.ModelAdmin) -> TemplateResponse:
@@ -36,17 +38,31 @@ def sync_statistics(request: HttpRequest, model_admin: admin.ModelAdmin) -> Temp
 
 
 def unmapped_agents(request: HttpRequest, model_admin: admin.ModelAdmin) -> TemplateResponse:
-    """Agents with closures but no IDs.txt line, most closures first."""
+    """Agents with closures but no local user, and why, most closures first."""
     if not request.user.has_perm(VIEW_SYNC_STATS):
         raise PermissionDenied
     context = {
         **_page(request, model_admin),
-        "title": "Agents with closures but no IDs.txt line",
+        "title": "Agents with closures but no local user",
         "agents": selectors.unmapped_agents(),
         "ids_file": freshservice_config().ids_file,
         "can_refresh_mappings": request.user.has_perm(FORCE_SYNC),
     }
     return TemplateResponse(request, "admin/tickets/unmapped_agents.html", context)
+
+
+def freshservice_connection(
+    request: HttpRequest, model_admin: admin.ModelAdmin
+) -> TemplateResponse:
+    """The connection check of `manage.py check_freshservice`, run when the page is opened."""
+    if not request.user.has_perm(VIEW_SYNC_STATS):
+        raise PermissionDenied
+    context = {
+        **_page(request, model_admin),
+        "title": "Freshservice connection",
+        "report": check_connection(),
+    }
+    return TemplateResponse(request, "admin/tickets/freshservice_connection.html", context)
 
 
 def _page(request: HttpRequest, model_admin: admin.ModelAdmin) -> dict[str, Any]:

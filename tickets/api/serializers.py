@@ -261,9 +261,50 @@ class MappingProblemSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class EmailOutcomeSerializer(serializers.Serializer):
+    freshworks_user_id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    active = serializers.BooleanField(allow_null=True)
+    username = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+
+
+class DirectoryReportSerializer(serializers.Serializer):
+    listed = serializers.IntegerField(help_text="Agents Freshservice's agent list holds")
+    active = serializers.IntegerField()
+    inactive = serializers.IntegerField()
+    created = serializers.ListField(child=serializers.IntegerField())
+    changed = serializers.ListField(child=serializers.IntegerField())
+    not_listed = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Agents kept although no longer listed"
+    )
+    api_calls = serializers.IntegerField()
+
+
 class MappingReportSerializer(serializers.Serializer):
     matched = MappingOutcomeSerializer(many=True)
     unmatched = MappingOutcomeSerializer(many=True)
     problems = MappingProblemSerializer(many=True)
     removed = serializers.ListField(child=serializers.IntegerField())
     relinked_closures = serializers.IntegerField()
+    email_linked = EmailOutcomeSerializer(
+        many=True, help_text="Agents without an IDs.txt line linked by their email"
+    )
+    email_unlinked = EmailOutcomeSerializer(
+        many=True, help_text="Agents without an IDs.txt line and no link: why (ambiguous email…)"
+    )
+    cleared = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Agents whose IDs.txt line went; named by Freshservice now",
+    )
+    ids_missing = serializers.BooleanField(help_text="No IDs.txt: names from Freshservice")
+    directory = DirectoryReportSerializer(
+        allow_null=True, help_text="Freshservice's agent list, read first; null when not read"
+    )
+    directory_problem = serializers.CharField(
+        allow_blank=True, help_text="Why the agent list was not read (not configured, failed)"
+    )
+    directory_failed = serializers.BooleanField(
+        help_text="The agent list could not be read although Freshservice is configured"
+    )

@@ -28,7 +28,7 @@ from tickets.api import serializers as s
 from tickets.api.permissions import CanForceSync, CanSyncTheDate, CanViewSyncStats
 from tickets.exports import closures_csv_response
 from tickets.models import SyncRun
-from tickets.services.mapping import refresh_user_mappings
+from tickets.services.directory import refresh_agents
 from tickets.services.sync import (
     REQUEST_MAX_WAIT_SECONDS,
     SyncFailed,
@@ -179,11 +179,16 @@ class TicketsViewSet(viewsets.ViewSet):
         return Response(s.AdminStatsSerializer(selectors.admin_stats(now=timezone.now())).data)
 
     @extend_schema(
-        summary="Reload agent names from IDs.txt and relink closures",
+        summary=(
+            "Reload agent names and links: Freshservice's agent list, then IDs.txt; relink closures"
+        ),
         request=None,
         responses={
             200: s.MappingReportSerializer,
-            422: OpenApiResponse(OpenApiTypes.OBJECT, description="IDs.txt is missing or empty."),
+            422: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="IDs.txt is unusable, or missing before the agent list ever loaded.",
+            ),
         },
     )
     @action(
@@ -194,7 +199,7 @@ class TicketsViewSet(viewsets.ViewSet):
     )
     def refresh_mappings(self, request: Request) -> Response:
         try:
-            report = refresh_user_mappings()
+            report = refresh_agents()
         except IdsFileError as error:
             return Response({"detail": str(error)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         return Response(s.MappingReportSerializer(report).data)

@@ -1,6 +1,9 @@
 """The scheduled jobs: the sync django-crontab runs on SYNC_SCHEDULE (through `tickets.cron`),
 which demo mode runs every hour too, and the nightly repair on REPAIR_SCHEDULE.
 
+The day's first scheduled sync also reads Freshservice's agent list (names and links,
+`tickets.services.directory`), before it syncs; a failure there is only logged.
+
 A scheduled run has nobody to answer to, so it makes its outcome visible itself: a sync that ran
 is in SyncRun (failed ones with their reason), and every outcome is logged (stderr, and LOG_FILE
 when set).
@@ -15,7 +18,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from tickets.models import SyncRun
-from tickets.services.sync import SyncFailed, SyncRefused, sync_closures
+from tickets.services import directory
+from tickets.services.sync import (
+    SyncFailed,
+    SyncNotConfigured,
+    SyncRefused,
+    build_client,
+    sync_closures,
+)
 from tickets.wording import describe_sync
 
 # The name its log lines have always carried, whoever runs it.
@@ -24,6 +34,7 @@ logger = logging.getLogger("tickets.cron")
 
 def scheduled_sync() -> bool:
     """Sync today (which also picks up late changes to earlier days). True when it synced."""
+    _refresh_agent_names()
     try:
         sync_closures(trigger=SyncRun.Trigger.SCHEDULE)
     except SyncRefused as refusal:
@@ -63,3 +74,15 @@ def repair_sync() -> bool:
         )
         return True
     return False
+
+
+def _refresh_agent_names() -> None:
+    """Read the agent list if this is the day's first scheduled sync (see module docstring)."""
+    if directory.read_today():
+        return
+    try:
+        client = build_client()
+    except SyncNotConfigured:
+        return  # the sync says so just after
+    with client:
+        directory.refresh_once_a_day(client)

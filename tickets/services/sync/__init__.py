@@ -7,7 +7,8 @@ The order of a sync, and why:
    pass the check and both fetch),
 4. read the team's group, once a day (`fetch.team_group`): its workspace is the one to list
    (`fetch.list_workspace`, SPEC §14.2),
-5. fetch everything first (`fetch.fetch_tickets`), then
+5. fetch everything first (`fetch.fetch_tickets`); read Freshservice's agent list when a
+   responder of a counting ticket has no row yet (once, names only: `directory`), then
 6. write everything in one transaction (`write.apply_fetched`): per-ticket rows, the removal of
    closures that did not come back (deleted or spam, SPEC §14.4), the recounted days, the
    bookkeeping, the group as read, and the SyncRun with its API calls and credits.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -34,6 +35,7 @@ from tickets import selectors
 from tickets.dates import DateRangeError, check_range, dates_label
 from tickets.freshservice_config import freshservice_config
 from tickets.models import SyncLease, SyncRun
+from tickets.services.directory import refresh_for_unknown_agents
 from tickets.services.sync.errors import (
     LeaseLost,
     SyncFailed,
@@ -214,6 +216,8 @@ def _run(
             workspace_id=list_workspace(group, config.workspace_id),
             on_page=on_page,
         )
+        # Before the write, so the new rows' closures are linked; a failure is only logged.
+        refresh_for_unknown_agents(client, _responders(tickets.values()))
         with transaction.atomic():
             if not SyncLease.objects.still_held(holder):
                 raise LeaseLost()
@@ -286,6 +290,16 @@ def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:
             next_sync_at=next_sync_at,
             minutes=latest.minutes_until_next_sync(now),
         )
+
+
+def _responders(tickets: Iterable[Ticket]) -> set[int]:
+    """The agents the tickets that count are credited to."""
+    config = freshservice_config()
+    return {
+        ticket.responder_id
+        for ticket in tickets
+        if ticket.responder_id is not None and counts_as_closed(ticket, config)
+    }
 
 
 def _one_line(text: str) -> str:

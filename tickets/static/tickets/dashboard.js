@@ -284,8 +284,14 @@
     button.disabled = false;
     if (answer.ok) {
       const report = answer.body;
+      const directory = report.directory
+        ? ` Freshservice lists ${report.directory.listed} agents; ` +
+          `${report.email_linked.length} linked by email.`
+        : "";
+      const problem = report.directory_failed ? ` ${report.directory_problem}.` : "";
       show($("admin-message"), `User mappings refreshed: ${report.matched.length} matched, ` +
-        `${report.unmatched.length} unmatched, ${report.problems.length} lines skipped.`);
+        `${report.unmatched.length} unmatched, ${report.problems.length} lines skipped.` +
+        directory + problem, report.directory_failed);
       await Promise.all([loadClosures(), loadAdminStats()]);
     } else {
       show($("admin-message"), `Refresh failed: ${detailOf(answer.body)}`, true);
