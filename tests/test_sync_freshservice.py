@@ -29,7 +29,7 @@ from tickets.models import (
     TicketClosure,
     TicketSyncMetadata,
 )
-from tickets.services.schedule import repair_sync
+from tickets.services.schedule import repair_sync, scheduled_sync
 from tickets.services.sync import SyncFailed, sync_closures
 
 pytestmark = pytest.mark.django_db
@@ -530,3 +530,33 @@ def test_the_repair_reaches_back_repair_days_before_today(upstream, settings):
 
     run = SyncRun.objects.get()
     assert (run.first_date, run.last_date) == (TODAY - timedelta(days=7), TODAY)
+
+
+@time_machine.travel(utc("2026-11-26T12:00:00"), tick=False)
+def test_a_plain_http_endpoint_is_reported_by_the_check_the_schedule_and_the_names_refresh(
+    settings, requests_mock, manage, caplog, tmp_path
+):
+    # As above, without the `fresh` fixture: build_client turns the client's refusal into a
+    # SyncFailed, which the connection check, the day's first agent-list read and the names
+    # refresh each take as a finding, never as a crash.
+    settings.FRESH_API = API_KEY
+    settings.FRESH_ENDPOINT = "http://acme.freshservice.com/api/v2/"
+    settings.FRESH_GROUP_ID = GROUP_ID
+    settings.DEMO_MODE = False
+    ids = tmp_path / "IDs.txt"
+    ids.write_text("Oscar S. - 1001\n")
+    settings.FRESH_IDS_FILE = str(ids)
+
+    check_status, check_out, _ = manage("check_freshservice")
+    scheduled = scheduled_sync()
+    names_status, _, names_err = manage("refresh_user_mappings")
+
+    assert check_status == 1
+    assert "FRESH_ENDPOINT uses plain http://" in check_out
+    assert scheduled is False
+    assert "Scheduled sync: " in caplog.text
+    # The IDs file still loads; the agent list's failure makes the command exit 1, as any does.
+    assert names_status == 1
+    assert "FRESH_ENDPOINT uses plain http://" in verdict(names_err)
+    assert requests_mock.call_count == 0
+    assert not SyncRun.objects.exists()

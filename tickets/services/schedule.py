@@ -21,7 +21,6 @@ from tickets.models import SyncRun
 from tickets.services import directory
 from tickets.services.sync import (
     SyncFailed,
-    SyncNotConfigured,
     SyncRefused,
     build_client,
     sync_closures,
@@ -82,7 +81,8 @@ def _refresh_agent_names() -> None:
         return
     try:
         client = build_client()
-    except SyncNotConfigured:
-        return  # the sync says so just after
+    except SyncFailed:
+        # Not configured, or a setting the client refuses: the sync says so just after.
+        return
     with client:
         directory.refresh_once_a_day(client)
