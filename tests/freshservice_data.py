@@ -2,7 +2,8 @@
 
 `ticket.json` is one ticket of `GET /api/v2/tickets?include=stats`; `make_ticket` copies it with
 the fields a test cares about overridden. `tickets-page-{1,2,3}.json` are three pages of one
-listing; the `link` header that chains them is the test's to set (`next_link`). `agent.json` is
+listing; the `link` header that chains them is the test's to set (`next_link`).
+`tickets-workspace-5.json` is one page of a group that lives in workspace 5. `agent.json` is
 one agent of `GET /api/v2/agents` (`make_agent`), `group.json` the answer of
 `GET /api/v2/groups/{id}` (`make_group`); `budget` gives the rate-limit headers of an answer.
 """
