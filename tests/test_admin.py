@@ -374,15 +374,16 @@ def test_force_sync_of_selected_dates_is_one_fetch_past_the_rate_limit(
     response = force_sync(manager_client, "ticketsyncmetadata", TicketSyncMetadata.objects.all())
 
     assert response.status_code == 200
-    assert upstream.list_calls == 1
+    assert (upstream.list_calls, upstream.ticket_reads) == (1, 3)
     run = SyncRun.objects.latest("started_at")
     assert (run.trigger, run.status) == ("admin", "success")
     assert (run.first_date, run.last_date) == (YESTERDAY, TODAY)
     assert shown_messages(response) == [
         (
             "success",
-            # The team's group (a forced sync reads it again), then one page.
-            "Force-synced 2026-11-25..2026-11-26 (2 days): 2 tickets fetched in 2 API calls; "
+            # The team's group (a forced sync reads it again), one page, then one read of each
+            # of the 3 stored closures that did not come back (404: Freshservice has them not).
+            "Force-synced 2026-11-25..2026-11-26 (2 days): 2 tickets fetched in 5 API calls; "
             "2 days recounted.",
         )
     ]

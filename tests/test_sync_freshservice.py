@@ -324,6 +324,44 @@ def test_deleted_and_spam_closures_go_with_the_next_complete_fetch_that_covers_t
     assert counts(TODAY) == {OSCAR: 1}
 
 
+def test_a_live_closure_the_paging_skipped_is_kept_once_freshservice_says_it_still_counts(
+    upstream, requests_mock, caplog
+):
+    skipped = closed(1, "2026-11-26T10:55:00Z")
+    listed = closed(2, "2026-11-26T10:56:00Z", responder=AJ)
+    upstream.put(skipped, listed)
+    with time_machine.travel(utc("2026-11-26T11:00:00"), tick=False):
+        sync()
+    # The list shrank while the next sync paged (a ticket on a page already read was deleted),
+    # so the pages shifted and ticket 1, live and unchanged, was on none of them.
+    requests_mock.get(TICKETS_URL, json={"tickets": [listed]})
+
+    with time_machine.travel(utc("2026-11-26T12:00:00"), tick=False):
+        result = sync()
+
+    assert upstream.ticket_reads == 1  # `GET tickets/1`: live, in the group, closed
+    assert result.tickets_vanished == 0
+    assert set(ClosedTicket.objects.values_list("ticket_id", flat=True)) == {1, 2}
+    assert counts(TODAY) == {OSCAR: 1, AJ: 1}
+    assert "Ticket 1 did not come back in the list but still counts" in caplog.text
+
+
+def test_many_closures_gone_at_once_are_removed_without_a_read_each(upstream, requests_mock):
+    many = [closed(n, "2026-11-26T10:55:00Z") for n in range(1, 28)]
+    upstream.put(*many)
+    with time_machine.travel(utc("2026-11-26T11:00:00"), tick=False):
+        sync()
+    upstream.put(*(gone(ticket, "deleted") for ticket in many))
+
+    with time_machine.travel(utc("2026-11-26T12:00:00"), tick=False):
+        result = sync()
+
+    # 27 at once is past MAX_GONE_CHECKS (25): a mass deletion, not a page skipped.
+    assert upstream.ticket_reads == 0
+    assert result.tickets_vanished == 27
+    assert not ClosedTicket.objects.exists()
+
+
 def test_a_forced_sync_of_a_day_removes_its_deleted_and_spam_closures_and_no_earlier_ones(
     upstream,
 ):

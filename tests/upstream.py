@@ -79,7 +79,15 @@ class FakeFreshservice:
     @property
     def list_calls(self) -> int:
         """The ticket-list requests alone (the group's reads and the agent list left out)."""
-        return sum(1 for request in self.matcher.request_history if "/tickets" in request.path)
+        return sum(
+            1 for request in self.matcher.request_history if request.path.endswith("/tickets")
+        )
+
+    @property
+    def ticket_reads(self) -> int:
+        """The requests for one ticket (`GET tickets/{id}`: is a closure that did not come back
+        deleted or spam?)."""
+        return sum(1 for request in self.matcher.request_history if "/tickets/" in request.path)
 
     @property
     def group_reads(self) -> int:

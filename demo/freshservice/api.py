@@ -200,6 +200,8 @@ class FreshserviceApi:
             return self._group(request, path), {}
         if path.rstrip("/") == AGENTS_PATH:
             return self._agents(request, query)
+        if path.startswith(TICKETS_PATH + "/"):
+            return self._ticket(request, path), {}
         if path.rstrip("/") != TICKETS_PATH:
             raise _Reply(404, error_body(404))
         if not listing:
@@ -247,6 +249,21 @@ class FreshserviceApi:
             origin = urlsplit(request.url)._replace(path="", query="", fragment="").geturl()
             headers["link"] = f'<{origin}{path}?{urlencode({"page": page + 1})}>; rel="next"'
         return {"tickets": tickets}, headers
+
+    def _ticket(self, request: ApiRequest, path: str) -> dict[str, Any]:
+        # Reference: https://api.freshservice.com/#view_a_ticket — deleted and spam tickets are
+        # shown here with their flags, though the list leaves them out.
+        if request.method != "GET":
+            raise _Reply(405, error_body(405))
+        raw = path[len(TICKETS_PATH) + 1 :].rstrip("/")
+        ticket = (
+            self.world.view_ticket(int(raw), now=self.now())
+            if raw.isascii() and raw.isdigit()
+            else None
+        )
+        if ticket is None:
+            raise _Reply(404, error_body(404))
+        return {"ticket": ticket}
 
     def _group(self, request: ApiRequest, path: str) -> dict[str, Any]:
         # Reference: https://api.freshservice.com/#view_a_group

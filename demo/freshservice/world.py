@@ -438,6 +438,19 @@ class World:
                 page.append(_as_listed(entry, include_stats=include_stats))
         return page, total
 
+    def view_ticket(self, ticket_id: int, *, now: datetime) -> dict[str, Any] | None:
+        """`GET tickets/{id}` at `now`: the ticket as it is then, deleted and spam ones too (with
+        their flags), without `stats`; None when it does not exist (yet)."""
+        put = self.put_tickets.get(ticket_id)
+        if put is not None:
+            return _as_listed(put, include_stats=False)
+        position = bisect.bisect_left(self._histories, ticket_id, key=lambda ticket: ticket.id)
+        if position == len(self._histories) or self._histories[position].id != ticket_id:
+            return None
+        if self._histories[position].state_at(now) is None:
+            return None
+        return self._render(position, now, include_stats=False)
+
     def visible_tickets(self, *, now: datetime, include_stats: bool = True) -> list[dict[str, Any]]:
         """Every ticket of every workspace as the API would show it at `now`, by id; deleted and
         spam tickets left out."""

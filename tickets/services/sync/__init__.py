@@ -48,6 +48,7 @@ from tickets.services.sync.errors import (
 )
 from tickets.services.sync.fetch import (
     build_client,
+    confirm_gone,
     fetch_start,
     fetch_tickets,
     lease_ttl,
@@ -58,6 +59,7 @@ from tickets.services.sync.write import (
     apply_fetched,
     closure_date,
     counts_as_closed,
+    not_fetched_since,
     store_group,
 )
 
@@ -207,14 +209,23 @@ def _run(
     try:
         assert config.group_id is not None  # checked before the lease was claimed
         group, read_now = team_group(client, group_id=config.group_id, refresh=force)
+        workspace_id = list_workspace(group, config.workspace_id)
         fetch_tickets(
             client,
             updated_since=fetched_from,
             holder=holder,
             ttl=ttl,
             into=tickets,
-            workspace_id=list_workspace(group, config.workspace_id),
+            workspace_id=workspace_id,
             on_page=on_page,
+        )
+        # The fetch read every page since fetched_from: a stored closure from then on that did
+        # not come back is deleted, spam or no longer counting, once Freshservice confirms it.
+        vanished = confirm_gone(
+            client,
+            not_fetched_since(set(tickets), fetched_from),
+            config=config,
+            workspace_id=workspace_id,
         )
         # Before the write, so the new rows' closures are linked; a failure is only logged.
         refresh_for_unknown_agents(client, _responders(tickets.values()))
@@ -223,13 +234,12 @@ def _run(
                 raise LeaseLost()
             if read_now:
                 store_group(group, fetched_at=started_at)
-            # The fetch read every page since fetched_from: what did not come back is gone.
             applied = apply_fetched(
                 tickets.values(),
                 first=first,
                 last=last,
                 started_at=started_at,
-                complete_since=fetched_from,
+                vanished=vanished,
             )
             run = record(SyncRun.Status.SUCCESS)
     except (FreshworksError, WorkspaceConflict, LeaseLost) as exc:

@@ -3,6 +3,7 @@ group and its workspace, the paging."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from freshworks.client import FreshserviceClient, FreshworksConfigError, Group, Ticket
 from tickets import dates, selectors
-from tickets.freshservice_config import freshservice_config
+from tickets.freshservice_config import FreshserviceConfig, freshservice_config
 from tickets.models import FreshserviceGroup, SyncLease
 from tickets.services.sync.errors import (
     LeaseLost,
@@ -19,6 +20,8 @@ from tickets.services.sync.errors import (
     SyncNotConfigured,
     WorkspaceConflict,
 )
+
+logger = logging.getLogger("tickets.sync")
 
 # Every incremental fetch reaches this far behind the watermark: a ticket updated while the last
 # sync was paging may have missed it, and Freshservice's own clock may run a little behind ours.
@@ -105,6 +108,52 @@ def list_workspace(group: Group, configured: int | None) -> int | None:
             actual=group.workspace_id,
         )
     return configured
+
+
+# Offset paging over a list that shrinks while a sync pages (a ticket deleted or marked spam on
+# a page already read) shifts the rest up, so a live ticket can be skipped. A closure that did not
+# come back is therefore removed only once Freshservice confirms it no longer counts, one read
+# (1 credit) each. More than this many at once is a mass deletion or a workspace change, not a
+# skip (a shift skips at most as many tickets as left the list): those go without a read each.
+MAX_GONE_CHECKS = 25
+
+
+def confirm_gone(
+    client: FreshserviceClient,
+    candidates: dict[int, date],
+    *,
+    config: FreshserviceConfig,
+    workspace_id: int | None,
+) -> dict[int, date]:
+    """The `candidates` (stored closures a complete fetch did not bring back) that Freshservice
+    says no longer count: gone (404), deleted, spam, or now outside the group, the workspace or
+    the closed statuses. The others were skipped by the paging and are kept as stored."""
+    if len(candidates) > MAX_GONE_CHECKS:
+        logger.warning(
+            "%d stored closures did not come back in a complete fetch; removing them without "
+            "reading each (more than %d at once is a mass deletion or a workspace change)",
+            len(candidates),
+            MAX_GONE_CHECKS,
+        )
+        return candidates
+    confirmed = {}
+    for ticket_id, day in candidates.items():
+        state = client.get_ticket_state(ticket_id)
+        if (
+            state is None
+            or state.gone
+            or state.group_id != config.group_id
+            or state.status not in config.closed_statuses
+            or workspace_id not in (None, ALL_WORKSPACES, state.workspace_id)
+        ):
+            confirmed[ticket_id] = day
+        else:
+            logger.warning(
+                "Ticket %d did not come back in the list but still counts in Freshservice "
+                "(the paging skipped it while the list changed); kept as stored",
+                ticket_id,
+            )
+    return confirmed
 
 
 def fetch_start(*, first: date, force: bool) -> datetime:

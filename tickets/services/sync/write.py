@@ -9,7 +9,7 @@ incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -64,20 +64,32 @@ class Applied(NamedTuple):
     vanished: int
 
 
+def not_fetched_since(fetched_ids: set[int], since: datetime) -> dict[int, date]:
+    """Stored closures (ticket id -> closure day) closed at or after `since` that a complete
+    fetch from `since` did not bring back: a ticket closed at or after it was updated at or after
+    it too, so a live one comes back, unless offset paging skipped it (see fetch.confirm_gone)."""
+    # The closure_date bound only lets the (closure_date, responder) index narrow the scan;
+    # a day's margin covers rows dated under another TIME_ZONE (offsets stay within a day).
+    since_day = timezone.localtime(since).date() - timedelta(days=1)
+    stored_since = (
+        ClosedTicket.objects.filter(closure_date__gte=since_day, closed_at__gte=since)
+        .order_by()
+        .values_list("ticket_id", "closure_date")
+    )
+    return {ticket_id: day for ticket_id, day in stored_since if ticket_id not in fetched_ids}
+
+
 def apply_fetched(
     tickets: Iterable[Ticket],
     *,
     first: date,
     last: date,
     started_at: datetime,
-    complete_since: datetime | None = None,
+    vanished: Mapping[int, date] | None = None,
 ) -> Applied:
-    """Write what was fetched.
-
-    `complete_since` is the `updated_since` of a fetch that read every page: a ticket closed at
-    or after it was updated at or after it too, so a live one always comes back. Every stored
-    closure from then on that did not is removed (deleted or spam tickets are not listed), at no
-    cost in calls. None (no complete fetch) removes nothing that was not fetched.
+    """Write what was fetched, and remove the `vanished` closures (ticket id -> closure day:
+    deleted or spam upstream, or no longer counting, as Freshservice confirmed), recounting
+    their days. Nothing that was not fetched is removed otherwise.
     """
     fetched = list(tickets)
     config = freshservice_config()  # read once, not once per ticket
@@ -108,22 +120,9 @@ def apply_fetched(
             touched.add(old.closure_date)
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
     touched.update(existing[ticket_id].closure_date for ticket_id in gone)
-    vanished: list[int] = []
-    if complete_since is not None:
-        fetched_ids = {ticket.id for ticket in fetched}
-        # The closure_date bound only lets the (closure_date, responder) index narrow the scan;
-        # a day's margin covers rows dated under another TIME_ZONE (offsets stay within a day).
-        since_day = timezone.localtime(complete_since).date() - timedelta(days=1)
-        stored_since = (
-            ClosedTicket.objects.filter(closure_date__gte=since_day, closed_at__gte=complete_since)
-            .order_by()
-            .values_list("ticket_id", "closure_date")
-        )
-        for ticket_id, day in stored_since:
-            if ticket_id not in fetched_ids:
-                vanished.append(ticket_id)
-                touched.add(day)
-        gone += vanished
+    vanished = dict(vanished or {})
+    touched.update(vanished.values())
+    gone += [ticket_id for ticket_id in vanished if ticket_id not in existing]
 
     _upsert_closed_tickets(changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
