@@ -64,6 +64,24 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class TicketState:
+    """What `GET tickets/{id}` says of one ticket: enough to tell a deleted or spam ticket (which
+    the list leaves out) from a live one the list skipped."""
+
+    id: int
+    deleted: bool
+    spam: bool
+    group_id: int | None
+    workspace_id: int | None
+    status: int
+
+    @property
+    def gone(self) -> bool:
+        """Deleted or marked spam: the list call never shows it, and it must not count."""
+        return self.deleted or self.spam
+
+
+@dataclass(frozen=True)
 class Group:
     """A Freshservice agent group; `workspace_id` is None when the answer names none."""
 
@@ -310,6 +328,44 @@ class FreshserviceClient:
                 f"is the API address, e.g. {ENDPOINT_EXAMPLE}"
             )
         return _parse_group(raw, group_id)
+
+    def get_ticket_state(self, ticket_id: int) -> TicketState | None:
+        """Whether ticket `ticket_id` still exists, is deleted or is spam (1 credit); None when
+        Freshservice answers 404 (deleted for good, or never in this account)."""
+        # Reference: https://api.freshservice.com/#view_a_ticket — `{"ticket": {...}}` with the
+        # booleans `deleted` and `spam` (reference/samples/ticket-view.json).
+        path = f"tickets/{int(ticket_id)}"
+        try:
+            response = self._get(
+                self.endpoint + path,
+                params=None,
+                credits=CALL_CREDITS,
+                permission=_TICKETS_PERMISSION,
+            )
+        except FreshworksNotFoundError:
+            return None
+        body = self._json(response)
+        raw = body.get("ticket") if isinstance(body, dict) else None
+        if not isinstance(raw, dict):
+            raise FreshworksResponseError(
+                f"Freshservice answered {self._path(path)} without a ticket: check "
+                f"FRESH_ENDPOINT is the API address, e.g. {ENDPOINT_EXAMPLE}"
+            )
+        raw, answered_id = _item(raw, "ticket", 1)
+        flags = {}
+        for field in ("deleted", "spam"):
+            value = raw.get(field, False)
+            if not isinstance(value, bool):
+                raise _bad_field(answered_id, field, value)
+            flags[field] = value
+        return TicketState(
+            id=answered_id,
+            deleted=flags["deleted"],
+            spam=flags["spam"],
+            group_id=_optional_int(raw, "group_id", answered_id),
+            workspace_id=_optional_int(raw, "workspace_id", answered_id),
+            status=_required_int(raw, "status", answered_id),
+        )
 
     def iter_agents(self) -> Iterator[Agent]:
         """Yield every agent of the account, active ones first, then deactivated ones.

@@ -33,8 +33,16 @@ def sleeps(monkeypatch) -> list[float]:
 
 
 @pytest.fixture
-def fresh(settings, sleeps):
-    """Freshservice configured as in production, pointing at a host requests-mock answers for."""
+def fresh(settings, sleeps, requests_mock):
+    """Freshservice configured as in production, pointing at a host requests-mock answers for.
+
+    The team's group (`GET groups/{GROUP_ID}`, which every sync reads once a day) is answered
+    by default, in the primary workspace; a test's own matchers for it, or a FakeFreshservice,
+    take precedence.
+    """
+    from tests.freshservice_data import make_group
+
+    requests_mock.get(f"{ENDPOINT}groups/{GROUP_ID}", json=make_group(id=GROUP_ID))
     settings.FRESH_API = API_KEY
     settings.FRESH_ENDPOINT = ENDPOINT
     settings.FRESH_GROUP_ID = GROUP_ID
@@ -42,6 +50,7 @@ def fresh(settings, sleeps):
     settings.FRESH_CLOSED_STATUSES = (4, 5)
     settings.FRESH_TIMEOUT_SECONDS = 30
     settings.FRESH_MAX_WAIT_SECONDS = 120
+    settings.FRESH_BUDGET_RESERVE = 0.20
     settings.SYNC_MIN_INTERVAL_MINUTES = 60
     settings.DEMO_MODE = False
     return settings

@@ -2,7 +2,8 @@
 
 `ticket.json` is one ticket of `GET /api/v2/tickets?include=stats`; `make_ticket` copies it with
 the fields a test cares about overridden. `tickets-page-{1,2,3}.json` are three pages of one
-listing; the `link` header that chains them is the test's to set (`next_link`). `agent.json` is
+listing; the `link` header that chains them is the test's to set (`next_link`).
+`tickets-workspace-5.json` is one page of a group that lives in workspace 5. `agent.json` is
 one agent of `GET /api/v2/agents` (`make_agent`), `group.json` the answer of
 `GET /api/v2/groups/{id}` (`make_group`); `budget` gives the rate-limit headers of an answer.
 """
@@ -110,3 +111,12 @@ def budget(*, total: int, remaining: int, used: int = 1) -> dict[str, str]:
         "X-Ratelimit-Remaining": str(remaining),
         "X-Ratelimit-Used-CurrentRequest": str(used),
     }
+
+
+def make_ticket_view(
+    *, id: int, deleted: bool = False, spam: bool = False, group_id: int | None = 18000294963
+) -> dict[str, Any]:
+    """The body of `GET /api/v2/tickets/{id}`: the vendor's documented sample with these fields."""
+    body = copy.deepcopy(_load("ticket-view.json"))
+    body["ticket"].update(id=id, deleted=deleted, spam=spam, group_id=group_id, status=5)
+    return body

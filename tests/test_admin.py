@@ -391,19 +391,23 @@ def test_force_sync_of_selected_dates_is_one_fetch_past_the_rate_limit(
     response = force_sync(manager_client, "ticketsyncmetadata", TicketSyncMetadata.objects.all())
 
     assert response.status_code == 200
-    assert upstream.calls == 1
+    assert (upstream.list_calls, upstream.ticket_reads) == (1, 3)
     run = SyncRun.objects.latest("started_at")
     assert (run.trigger, run.status) == ("admin", "success")
     assert (run.first_date, run.last_date) == (YESTERDAY, TODAY)
     assert shown_messages(response) == [
         (
             "success",
-            "Force-synced 2026-11-25..2026-11-26 (2 days): 2 tickets fetched in 1 API call; "
+            # The team's group (a forced sync reads it again), one page, then one read of each
+            # of the 3 stored closures that did not come back (404: Freshservice has them not).
+            "Force-synced 2026-11-25..2026-11-26 (2 days): 2 tickets fetched in 5 API calls; "
             "2 days recounted.",
         )
     ]
-    # Ticket 502 was already stored; ticket 2 is new.
-    assert TicketClosure.objects.get(freshworks_user_id=AJ, date=TODAY).tickets_closed == 2
+    # Ticket 2 is new; 502, stored but no longer listed by Freshservice (deleted or spam), is
+    # removed by the forced sync of its day (SPEC §14.4).
+    assert TicketClosure.objects.get(freshworks_user_id=AJ, date=TODAY).tickets_closed == 1
+    assert not ClosedTicket.objects.filter(ticket_id=502).exists()
 
 
 @time_machine.travel(NOW, tick=False)
@@ -414,7 +418,7 @@ def test_force_sync_from_the_closures_syncs_the_dates_of_the_selected_rows(
 
     response = force_sync(manager_client, "ticketclosure", rows)
 
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
     run = SyncRun.objects.latest("started_at")
     assert (run.trigger, run.first_date, run.last_date) == ("admin", YESTERDAY, YESTERDAY)
     assert shown_messages(response)[0][1].startswith("Force-synced 2026-11-25: ")

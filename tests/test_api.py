@@ -126,6 +126,7 @@ def test_todays_closures_have_the_contract_shape_sorted_with_the_top_closer(api,
         },
         "last_synced_at": None,
         "stale": True,
+        "team": None,  # no sync has read the team's group yet
     }
 
 
@@ -287,10 +288,12 @@ def test_a_sync_answers_what_it_did_and_when_the_next_is_allowed(api, upstream):
         "synced": True,
         "date": "2026-11-26",
         "tickets_processed": 1,
-        # One page of tickets, and the agent list (active, inactive) for the agent it did not know.
-        "api_calls": 3,
+        # The team's group (read once a day), one page of tickets, and the agent list (active,
+        # inactive) for the agent it did not know.
+        "api_calls": 1 + 1 + 2,
         "next_sync_at": "2026-11-26T11:00:00-05:00",
     }
+    assert (upstream.group_reads, upstream.list_calls, upstream.agent_calls) == (1, 1, 2)
     assert SyncRun.objects.get().trigger == "button"
     assert TicketClosure.objects.get().tickets_closed == 1
 
@@ -322,7 +325,7 @@ def test_a_rate_limited_sync_answers_429_with_retry_after_and_calls_nobody(api, 
         "minutes_until_next_sync": 40,
         "next_sync_at": "2026-11-26T11:00:00-05:00",
     }
-    assert upstream.calls == 1
+    assert upstream.calls == 2  # the first sync's: the group, then one page
 
 
 @time_machine.travel(NOW, tick=False)
@@ -417,7 +420,7 @@ def test_force_sync_skips_the_rate_limit(manager_api, upstream):
     response = manager_api.post("/api/tickets/force-sync", {"date": "2026-11-26"}, format="json")
 
     assert response.status_code == 200
-    assert upstream.calls == 2
+    assert upstream.list_calls == 2
     assert SyncRun.objects.order_by("pk").last().trigger == "force"
 
 
@@ -567,6 +570,7 @@ def test_admin_stats_report_sync_health_database_and_recent_activity(manager_api
         "status": "failed",
         "tickets_processed": 0,
         "api_calls": 1,
+        "credits": 0,
         "error": "Freshservice rejected the API key (401)",
     }
 

@@ -202,7 +202,9 @@ def test_the_sync_button_syncs_then_shows_the_clock(open_page, plain_user, histo
     expect(button).to_contain_text("min")
     expect(page.locator("#message")).to_contain_text("Synced: 1 updated tickets")
     expect(page.locator("#last-synced")).to_have_text("just now")
-    assert upstream.calls == 1
+    # The sync read the team's group: its name now heads the section.
+    expect(page.locator("#closures-heading")).to_have_text("Daily Ticket Closures — Service Desk")
+    assert upstream.list_calls == 1
 
 
 def test_a_failed_sync_says_so_on_the_page(open_page, plain_user, history, requests_mock, fresh):
@@ -286,7 +288,7 @@ def test_the_admin_actions_work_in_the_browser(browser, live_server, superuser, 
     page.click("button[name=index]")
     expect(page.locator(".messagelist")).to_contain_text("Force-synced")
     assert SyncRun.objects.order_by("pk").last().trigger == "admin"
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
 
     page.goto("/admin/")
     page.get_by_role("link", name="Sync statistics").first.click()

@@ -41,6 +41,7 @@ from tests.freshservice_data import (
     make_group,
     make_page,
     make_ticket,
+    make_ticket_view,
     next_link,
 )
 
@@ -1380,3 +1381,39 @@ def test_it_talks_plain_http_when_allowed(requests_mock, make_client):
     assert [len(page) for page in fetch(client)] == [1, 1]
     assert_calls(requests_mock, client, 2)
     assert requests_mock.last_request.url.startswith("http://127.0.0.1:8765/api/v2/tickets?")
+
+
+# --- one ticket's state: deleted, spam or live ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "gone"),
+    [({}, False), ({"deleted": True}, True), ({"spam": True}, True)],
+    ids=["live", "deleted", "spam"],
+)
+def test_it_reads_whether_a_ticket_is_deleted_or_spam(requests_mock, client, flags, gone):
+    requests_mock.get(f"{ENDPOINT}tickets/266", json=make_ticket_view(id=266, **flags))
+
+    state = client.get_ticket_state(266)
+
+    assert state is not None
+    assert (state.id, state.gone, state.group_id, state.status) == (266, gone, GROUP_ID, 5)
+    assert state.workspace_id == 3  # as in the vendor's sample
+    assert_calls(requests_mock, client, 1)
+    assert client.credits == 1
+
+
+def test_a_ticket_freshservice_no_longer_has_reads_as_none(requests_mock, client):
+    requests_mock.get(f"{ENDPOINT}tickets/266", status_code=404, json={"code": "not_found"})
+
+    assert client.get_ticket_state(266) is None
+    assert_calls(requests_mock, client, 1)
+
+
+def test_a_ticket_answer_with_unreadable_flags_is_refused(requests_mock, client):
+    body = make_ticket_view(id=266)
+    body["ticket"]["deleted"] = "no"
+    requests_mock.get(f"{ENDPOINT}tickets/266", json=body)
+
+    with pytest.raises(FreshworksResponseError, match="ticket 266 with an unreadable deleted"):
+        client.get_ticket_state(266)

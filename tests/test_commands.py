@@ -72,8 +72,10 @@ def test_it_exits_0_and_says_what_it_synced(upstream, manage):
 
     assert status == 0
     assert "Synced 2026-11-26: 1 tickets" in out
-    # One page of tickets, and the agent list (active, inactive) for the agent it did not know.
-    assert "3 API calls" in out
+    # The team's group (read once a day), one page of tickets, and the agent list (active,
+    # inactive) for the agent it did not know.
+    assert "4 API calls" in out
+    assert (upstream.group_reads, upstream.list_calls, upstream.agent_calls) == (1, 1, 2)
     assert TicketClosure.objects.get().tickets_closed == 1
     assert SyncRun.objects.get().trigger == "command"
 
@@ -87,7 +89,7 @@ def test_it_exits_0_when_rate_limited_and_says_so(upstream, manage):
     assert status == 0
     assert "rate limited" in out
     assert "10:00" in out
-    assert upstream.calls == 1
+    assert upstream.calls == 2  # the first sync's: the group, then one page
 
 
 @time_machine.travel(NOW, tick=False)
@@ -177,7 +179,7 @@ def test_a_range_shows_progress_and_syncs_in_one_fetch(upstream, manage):
     assert "Fetching 2026-11-01..2026-11-26" in err
     assert "1 pages" in err
     assert "Synced 2026-11-01..2026-11-26" in out
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
 
 
 @time_machine.travel(NOW, tick=False)

@@ -137,11 +137,24 @@ def test_the_next_link_is_absent_exactly_when_the_page_holds_the_rest(sim):
 
     first = get(sim, updated_since=since, per_page=total - 1)
     assert len(first.json()["tickets"]) == total - 1
-    assert first.links["next"]["url"].startswith(f"{sim.endpoint}tickets?")
-    assert "page=2" in first.links["next"]["url"]
-    last = requests.get(first.links["next"]["url"], auth=(API_KEY, "X"), timeout=5)
+    # Like the vendor's only documented example, the link names the next page and nothing else.
+    assert first.links["next"]["url"] == f"{sim.endpoint}tickets?page=2"
+    last = get(sim, updated_since=since, per_page=total - 1, page=2)
     assert len(last.json()["tickets"]) == 1
     assert "next" not in last.links
+
+
+def test_following_the_link_as_given_reads_another_list(sim):
+    # What SPEC §14.1 guards against: the link drops updated_since, include and per_page.
+    since = (NOW - timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    first = get(sim, updated_since=since, include="stats", per_page=5)
+
+    followed = requests.get(first.links["next"]["url"], auth=(API_KEY, "X"), timeout=5)
+
+    asked = get(sim, updated_since=since, include="stats", per_page=5, page=2)
+    assert followed.json() != asked.json()
+    assert all("stats" not in ticket for ticket in followed.json()["tickets"])
+    assert len(followed.json()["tickets"]) == 30  # the default per_page
 
 
 def test_paging_is_stable_by_id_and_order_type_flips_it(sim):
@@ -206,11 +219,11 @@ def test_updated_since_is_honoured_with_z_an_offset_or_a_bare_date(sim, make_cli
 def test_without_updated_since_only_tickets_created_in_the_last_30_days_are_listed(make_sim):
     sim = make_sim(days=40)
     listed: list[dict[str, Any]] = []
-    url: str | None = f"{sim.endpoint}tickets?per_page=100"
-    while url:
-        response = requests.get(url, auth=(API_KEY, "X"), timeout=5)
+    page: int | None = 1
+    while page:
+        response = get(sim, per_page=100, page=page)
         listed += response.json()["tickets"]
-        url = response.links.get("next", {}).get("url")
+        page = page + 1 if "next" in response.links else None
 
     created = [datetime.fromisoformat(t["created_at"]) for t in listed]
     assert min(created) >= NOW - timedelta(days=30)
@@ -221,11 +234,63 @@ def test_without_updated_since_only_tickets_created_in_the_last_30_days_are_list
     )
 
 
-def test_workspace_id_is_accepted_and_ignored(sim):
-    since = (NOW - timedelta(hours=6)).isoformat()
-    assert (
-        get(sim, updated_since=since, workspace_id=0).json() == get(sim, updated_since=since).json()
+def test_without_workspace_id_only_the_primary_workspaces_tickets_are_listed(make_sim):
+    sim = make_sim(workspace_id=5)  # the team's group lives in workspace 5
+    since = (NOW - timedelta(hours=30)).isoformat()
+
+    def ids(**params: Any) -> set[int]:
+        listed, page = set(), 1
+        while True:
+            answer = get(sim, updated_since=since, per_page=100, page=page, **params)
+            listed |= {ticket["id"] for ticket in answer.json()["tickets"]}
+            if "next" not in answer.links:
+                return listed
+            page += 1
+
+    team = {
+        t["id"]
+        for t in sim.world.visible_tickets(now=NOW)
+        if updated_at(t) >= NOW - timedelta(hours=30) and t["group_id"] == DEFAULT_GROUP_ID
+    }
+    assert team
+    assert ids().isdisjoint(team)  # the silent zero of SPEC §14.2
+    assert ids(workspace_id=5) == team
+    assert ids(workspace_id=0) == ids() | team
+    assert get(sim, workspace_id=-1).status_code == 400
+
+
+def test_a_group_is_read_with_its_name_and_workspace_and_an_unknown_one_is_404(make_sim):
+    sim = make_sim(workspace_id=5, group_name="IT Service Desk")
+
+    found = requests.get(f"{sim.endpoint}groups/{DEFAULT_GROUP_ID}", auth=(API_KEY, "X"), timeout=5)
+    missing = requests.get(f"{sim.endpoint}groups/42", auth=(API_KEY, "X"), timeout=5)
+
+    group = found.json()["group"]
+    vendor = json.loads((DATA_DIR / "group.json").read_text(encoding="utf-8"))["group"]
+    assert list(group) == list(vendor)
+    assert (group["id"], group["name"], group["workspace_id"]) == (
+        DEFAULT_GROUP_ID,
+        "IT Service Desk",
+        5,
     )
+    assert found.headers["X-Ratelimit-Used-CurrentRequest"] == "1"
+    assert missing.status_code == 404
+
+
+def test_deleted_and_spam_tickets_are_left_out_of_the_list():
+    hand_made = World()
+    hand_made.put(
+        make_ticket(id=1, updated_at="2026-11-26T09:00:00Z"),
+        make_ticket(id=2, updated_at="2026-11-26T09:00:00Z") | {"deleted": True},
+        make_ticket(id=3, updated_at="2026-11-26T09:00:00Z") | {"spam": True},
+    )
+    api = FreshserviceApi(hand_made, api_key=API_KEY, clock=lambda: NOW)
+    url = "https://acme.example/api/v2/tickets?updated_since=2026-11-26T00:00:00Z"
+
+    listed = api.handle(ApiRequest("GET", url, basic())).json()["tickets"]
+
+    assert [ticket["id"] for ticket in listed] == [1]
+    assert [ticket["id"] for ticket in hand_made.visible_tickets(now=NOW)] == [1]
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -626,8 +691,7 @@ def test_the_api_answers_a_request_without_any_socket():
     assert [ticket["id"] for ticket in first.json()["tickets"]] == [2]
     assert "stats" not in first.json()["tickets"][0]
     assert "stats" in with_stats.json()["tickets"][0]
-    assert first.headers["link"].startswith("<https://acme.example/api/v2/tickets?")
-    assert "page=2" in first.headers["link"]
+    assert first.headers["link"] == '<https://acme.example/api/v2/tickets?page=2>; rel="next"'
     assert refused.status == 401
     assert refused.json()["code"] == "invalid_credentials"
 

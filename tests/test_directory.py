@@ -427,8 +427,10 @@ def test_a_sync_that_meets_unknown_agents_reads_the_list_once_before_writing(
         {"active": "true", "per_page": "100", "page": "1"},
         {"active": "false", "per_page": "100", "page": "1"},
     ]
-    assert result.api_calls == upstream.calls + upstream.agent_calls == 3
-    assert SyncRun.objects.get().api_calls == 3
+    # The sync's calls: the team's group (read once a day), one page of tickets, the list's two.
+    assert (upstream.group_reads, upstream.list_calls) == (1, 1)
+    assert result.api_calls == upstream.calls + upstream.agent_calls == 1 + 1 + 2
+    assert SyncRun.objects.get().api_calls == 1 + 1 + 2
     assert TicketClosure.objects.get(freshworks_user_id=FREYA).user == freya
     names = {
         entry.freshworks_user_id: entry.name
@@ -491,15 +493,18 @@ def test_the_first_scheduled_sync_of_a_day_reads_the_list_and_the_second_does_no
         datetime(2026, 11, 26, 20, 0, tzinfo=local),
         datetime(2026, 11, 27, 8, 0, tzinfo=local),
     ]
-    agent_calls = []
+    agent_calls, group_reads = [], []
 
     for moment in moments:
         with time_machine.travel(moment, tick=False):
             assert scheduled_sync()
         agent_calls.append(upstream.agent_calls)
+        group_reads.append(upstream.group_reads)
 
     # Each read of the list: the active and the inactive listing, one page each.
     assert agent_calls == [2, 2, 4]
+    # The team's group is read once a local day too, by the sync itself.
+    assert group_reads == [1, 1, 2]
     assert SyncRun.objects.filter(status=SyncRun.Status.SUCCESS).count() == 3
 
 

@@ -284,24 +284,30 @@ def invalid_json(world: World, settings) -> None:
     world.sim.faults.invalid_json_next()
 
 
-# (fault, what the reason must name, requests Freshservice receives, backoff sleeps)
+# (fault, what the reason must name, requests Freshservice receives, the same for a forced sync,
+# backoff sleeps). A forced sync reads the team's group first (the others use the group read at
+# 13:00): a fault on the next request hits that read, a fault on the list's pages comes after it.
 FAILURES = {
-    "401-wrong-key": (wrong_key, "401", 1, []),
-    "403-no-permission": (answer(403), "403", 1, []),
-    "404-wrong-endpoint": (wrong_path, "404", 1, []),
-    "429-beyond-the-wait-budget": (answer(429, retry_after=600), "rate limit", 1, []),
-    "500-on-every-attempt": (every_first_page(500), "HTTP 500", 3, [1, 2]),
-    "timeout-on-every-attempt": (slow(3), "did not answer", 3, [1, 2]),
-    "dropped-connection-on-every-attempt": (drop(3), "Could not reach", 3, [1, 2]),
-    "invalid-json": (invalid_json, "not JSON", 1, []),
+    "401-wrong-key": (wrong_key, "401", 1, 1, []),
+    "403-no-permission": (answer(403), "403", 1, 1, []),
+    "404-wrong-endpoint": (wrong_path, "404", 1, 1, []),
+    "429-beyond-the-wait-budget": (answer(429, retry_after=600), "rate limit", 1, 1, []),
+    "500-on-every-attempt": (every_first_page(500), "HTTP 500", 3, 4, [1, 2]),
+    "timeout-on-every-attempt": (slow(3), "did not answer", 3, 3, [1, 2]),
+    "dropped-connection-on-every-attempt": (drop(3), "Could not reach", 3, 3, [1, 2]),
+    "invalid-json": (invalid_json, "not JSON", 1, 1, []),
 }
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
-@pytest.mark.parametrize(("fault", "cause", "calls", "backoff"), FAILURES.values(), ids=FAILURES)
+@pytest.mark.parametrize(
+    ("fault", "cause", "calls", "forced_calls", "backoff"), FAILURES.values(), ids=FAILURES
+)
 def test_a_failing_freshservice_changes_nothing_and_the_reason_names_the_cause(
-    world, settings, attempt, api, logs, sleeps, channel, fault, cause, calls, backoff
+    world, settings, attempt, api, logs, sleeps, channel, fault, cause, calls, forced_calls, backoff
 ):
+    if channel == "force-sync":
+        calls = forced_calls
     fault(world, settings)
 
     outcome = attempt(channel)
@@ -344,7 +350,8 @@ def test_a_failure_on_a_middle_page_writes_nothing_of_the_pages_before_it(
     assert "HTTP 500" in outcome.reason
     run = SyncRun.objects.latest("pk")
     assert (run.status, run.first_date, run.last_date) == (SyncRun.Status.FAILED, first, last)
-    assert run.api_calls == world.calls == 1 + 3  # page 1, then page 2 three times
+    # Page 1, then page 2 three times; a forced sync reads the group before them.
+    assert run.api_calls == world.calls == (channel == "force-sync") + 1 + 3
     assert sum("page=2" in path for path in world.paths) == 3
     assert sleeps == [1, 2]
     assert snapshot() == world.before
@@ -377,7 +384,8 @@ def test_a_transient_fault_is_retried_and_the_sync_succeeds_with_exact_counts(
     assert outcome.synced, outcome.shown
     run = SyncRun.objects.latest("pk")
     assert run.status == SyncRun.Status.SUCCESS
-    assert run.api_calls == world.calls == pages + 1
+    # One request repeated; a forced sync also reads the group, first (where the fault hits).
+    assert run.api_calls == world.calls == pages + 1 + (channel == "force-sync")
     assert run.tickets_processed == world.tickets_since(since)
     assert sleeps == waits
     truth = world.sim.world.expected_closures(now=NOW)

@@ -15,7 +15,7 @@ from tests.account import ACTIVE_AGENTS, AGENTS_URL, answer_account
 from tests.conftest import ENDPOINT
 from tests.freshservice_data import budget, make_agent_page, make_ticket
 from tests.upstream import FakeFreshservice
-from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure
+from tickets.models import FreshserviceGroup, FreshworksUserMapping, SyncRun, TicketClosure
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,14 @@ def test_it_loads_names_and_syncs_yesterday_and_today_in_one_fetch(
 
     call_command("init_ticket_tracking", stdout=out)
 
-    # The check's calls (agents, group) are answered by answer_account; one ticket fetch.
+    # One ticket fetch. The check's calls (agents, group), the names step's agent list and the
+    # sync's group read are answered by answer_account: the check writes no FreshserviceGroup, so
+    # the sync reads the group itself and keeps it.
+    assert upstream.list_calls == 1
     assert upstream.calls == 1
+    group_reads = [call for call in requests_mock.request_history if "/groups/" in call.path]
+    assert len(group_reads) == 2
+    assert FreshserviceGroup.objects.get().fetched_at == NOW
     assert upstream.asked_since == [datetime(2026, 11, 25, tzinfo=UTC)]
     run = SyncRun.objects.get()
     assert (run.trigger, run.first_date, run.last_date) == ("init", date(2026, 11, 25), NOW.date())

@@ -93,7 +93,7 @@ def gunicorn(upstream, tmp_path) -> Iterator[tuple[str, Path]]:
         "FRESH_API": KEY,
         "FRESH_ENDPOINT": upstream.sim.endpoint,
         # The stand-in listens on plain loopback HTTP, which the client allows in demo mode only
-        # (the vendor requires HTTPS); nothing else here depends on the flag.
+        # (the vendor requires HTTPS, SPEC §14.7); nothing else here depends on the flag.
         "DEMO_MODE": "1",
         "FRESH_GROUP_ID": str(upstream.sim.world.group_id),
         "TIME_ZONE": upstream.zone,
@@ -151,7 +151,8 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
     (synced,) = [answer.json() for answer in answers if answer.status_code == 200]
     assert synced["synced"] is True
     assert synced["date"] == upstream.today.isoformat()
-    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, pages + agent_list)
+    # The team's group (read once a day), the pages, and the agent list.
+    assert (synced["tickets_processed"], synced["api_calls"]) == (changed, 1 + pages + agent_list)
     for answer in answers:
         if answer.status_code == 429:
             refusal = answer.json()
@@ -159,14 +160,17 @@ def test_twenty_presses_at_once_behind_four_workers_sync_once_and_refuse_the_res
             assert refusal.get("rate_limited") is True or refusal.get("in_progress") is True
             if refusal.get("rate_limited"):
                 assert int(answer.headers["Retry-After"]) >= 1
-    # Exactly one sync's worth of upstream calls: the list pages of one fetch and one read of
-    # the agent list, nothing more.
-    assert upstream.sim.calls == pages + agent_list
+    # Exactly one sync's worth of upstream calls: the group's read, the list pages of one fetch
+    # and one read of the agent list, nothing more.
+    assert upstream.sim.calls == 1 + pages + agent_list
+    group_read, *_ = upstream.sim.paths
+    assert group_read == f"/api/v2/groups/{upstream.sim.world.group_id}"
+    assert sum(path.startswith("/api/v2/groups/") for path in upstream.sim.paths) == 1
     assert sum(path.startswith("/api/v2/tickets?") for path in upstream.sim.paths) == pages
     assert sum(path.startswith("/api/v2/agents?") for path in upstream.sim.paths) == agent_list
     run = SyncRun.objects.get()
     assert (run.status, run.trigger) == (SyncRun.Status.SUCCESS, SyncRun.Trigger.BUTTON)
-    assert (run.tickets_processed, run.api_calls) == (changed, pages + agent_list)
+    assert (run.tickets_processed, run.api_calls) == (changed, 1 + pages + agent_list)
     assert (
         dict(
             TicketClosure.objects.filter(date=upstream.today).values_list(

@@ -47,6 +47,22 @@ def test_crontab_add_installs_the_sync_on_the_schedule_and_keeps_other_jobs(
     assert "Scheduled sync installed: 0 * * * *" in capsys.readouterr().out
 
 
+def test_crontab_add_installs_the_repair_beside_the_sync_when_it_is_scheduled(
+    fake_crontab, settings, capsys
+):
+    settings.REPAIR_SCHEDULE = "30 2 * * *"
+    settings.CRONJOBS = [
+        (settings.SYNC_SCHEDULE, "tickets.cron.scheduled_sync"),
+        (settings.REPAIR_SCHEDULE, "tickets.cron.repair_sync"),
+    ]
+
+    call_command("crontab", "add")
+
+    jobs = [line for line in fake_crontab.read_text().splitlines() if "yam-ticket-closures" in line]
+    assert [job.split(" /")[0] for job in jobs] == ["0 8-18 * * *", "30 2 * * *"]
+    assert "Repair sync installed: 30 2 * * * (the last 7 days)" in capsys.readouterr().out
+
+
 def test_crontab_add_refuses_when_the_crontab_program_is_missing(settings):
     settings.CRONTAB_EXECUTABLE = "/nonexistent/crontab"
 
@@ -76,5 +92,5 @@ def test_the_installed_job_runs_the_scheduled_sync(fake_crontab, requests_mock, 
 
     call_command("crontab", "run", job_hash)
 
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
     assert SyncRun.objects.get().trigger == "schedule"

@@ -71,6 +71,11 @@ def test_debug_runs_without_a_secret_key():
         ("DEBUG", "perhaps"),
         ("SESSION_DAYS", "0"),
         ("DATABASE_URL", "nosuchdb://x"),
+        ("FRESH_BUDGET_RESERVE", "1"),
+        ("FRESH_BUDGET_RESERVE", "20%"),
+        ("REPAIR_SCHEDULE", "nightly"),
+        ("REPAIR_DAYS", "0"),
+        ("REPAIR_DAYS", "400"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable, value):
@@ -111,6 +116,22 @@ def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path):
     assert loaded.stdout.strip() == "Europe/Paris (4, 5)  30 9 * * 1-5 False"
 
 
+def test_the_repair_job_is_scheduled_only_when_repair_schedule_is_set():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.CRONJOBS, s.REPAIR_DAYS, s.FRESH_BUDGET_RESERVE)"
+    )
+
+    off = load_settings(code)
+    on = load_settings(code, REPAIR_SCHEDULE="30  2 * * *", REPAIR_DAYS="3")
+
+    assert off.stdout.strip() == "[('0 8-18 * * *', 'tickets.cron.scheduled_sync')] 7 0.2"
+    assert on.stdout.strip() == (
+        "[('0 8-18 * * *', 'tickets.cron.scheduled_sync'), "
+        "('30 2 * * *', 'tickets.cron.repair_sync')] 3 0.2"
+    )
+
+
 def test_sync_logs_go_to_stderr_and_to_log_file_when_set(tmp_path):
     log_file = tmp_path / "logs" / "ticket_sync.log"
     code = "import django, logging; django.setup(); logging.getLogger('tickets.sync').info('hello')"
@@ -144,6 +165,10 @@ SPEC_VARIABLES = set(
         # beyond SPEC §3: production HTTPS
         "HTTPS",
         "TRUST_X_FORWARDED_PROTO",
+        # SPEC §14: the budget reserve and the repair job
+        "FRESH_BUDGET_RESERVE",
+        "REPAIR_SCHEDULE",
+        "REPAIR_DAYS",
     ]
 )
 

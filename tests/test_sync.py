@@ -222,7 +222,8 @@ def test_a_range_sync_makes_one_call_per_hundred_updated_tickets(upstream, updat
 
     result = sync(first=date(2026, 11, 1), last=date(2026, 11, 26))
 
-    assert upstream.calls == max(1, math.ceil(updated / 100))
+    # The group's read, then the pages: ceil(T/100), one when there are none.
+    assert (upstream.group_reads, upstream.list_calls) == (1, max(1, math.ceil(updated / 100)))
     # With closures by an agent it has no name for, the sync also read the (empty) agent list.
     assert upstream.agent_calls == (2 if updated else 0)
     assert result.api_calls == upstream.calls + upstream.agent_calls
@@ -344,8 +345,14 @@ def test_a_success_records_its_run_and_marks_every_date_asked_for(upstream):
         date(2026, 11, 24),
         date(2026, 11, 26),
     )
-    # One page of tickets, and the agent list (active, inactive) for the agent it did not know.
-    assert (run.tickets_processed, run.api_calls, run.error) == (2, 1 + 2, "")
+    # The group's read and one page (3 credits with stats), and the agent list (active,
+    # inactive; 1 credit each) for the agent it did not know.
+    assert (run.tickets_processed, run.api_calls, run.credits, run.error) == (
+        2,
+        1 + 1 + 2,
+        1 + 3 + 2,
+        "",
+    )
     assert run.fetched_from == utc("2026-11-24T00:00:00")
     assert list(
         TicketSyncMetadata.objects.order_by("sync_date").values_list(
@@ -381,7 +388,7 @@ def test_a_second_sync_within_the_hour_is_refused_without_calling_upstream(upstr
     ):
         sync()
 
-    assert upstream.calls == 1
+    assert upstream.calls == 2  # the first sync's: the group's read, then one page
     assert refusal.value.next_sync_at == utc("2026-11-26T09:00:00")
     assert refusal.value.minutes_until_next_sync == 1
     assert "2026-11-26 09:00" in str(refusal.value)
@@ -394,7 +401,7 @@ def test_a_sync_that_began_at_0800_41_allows_the_next_from_0900_00(upstream):
     with time_machine.travel(utc("2026-11-26T09:00:00"), tick=False):
         sync()
 
-    assert upstream.calls == 2
+    assert upstream.list_calls == 2
 
 
 def test_force_skips_the_rate_limit(upstream):
@@ -402,7 +409,7 @@ def test_force_skips_the_rate_limit(upstream):
         sync()
         sync(force=True, trigger=SyncRun.Trigger.FORCE)
 
-    assert upstream.calls == 2
+    assert upstream.list_calls == 2
 
 
 @time_machine.travel(utc("2026-11-26T08:30:00"), tick=False)
@@ -464,7 +471,7 @@ def test_a_lease_left_by_a_crashed_sync_expires(upstream):
 
     sync()
 
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
     assert SyncLease.objects.get(name="sync").holder == ""  # released after the sync
 
 
@@ -509,7 +516,7 @@ def test_a_ticket_repeated_across_pages_counts_once(requests_mock, fresh):
 
     result = sync()
 
-    assert upstream.calls == 2
+    assert upstream.list_calls == 2
     assert result.tickets_processed == 2
     assert counts(date(2026, 11, 26)) == {OSCAR: 2}
 

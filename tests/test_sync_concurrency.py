@@ -78,7 +78,7 @@ def test_a_sync_that_finds_another_running_is_refused_as_in_progress(upstream, s
 
     assert isinstance(second_outcome[0], SyncInProgress)
     assert first_outcome[0].tickets_processed == 7
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
     assert SyncRun.objects.count() == 1
     _assert_exact_counts()
 
@@ -95,6 +95,6 @@ def test_syncs_started_together_fetch_upstream_once(upstream, settings, syncs):
     refusals = [o for o in outcomes if isinstance(o, SyncInProgress | SyncRateLimited)]
     assert len(outcomes) == syncs
     assert len(refusals) == syncs - 1
-    assert upstream.calls == 1
+    assert upstream.list_calls == 1
     assert SyncRun.objects.get().status == "success"
     _assert_exact_counts()

@@ -2,7 +2,10 @@
 
 - `FakeFreshservice`: the stand-in's API behind requests-mock at the configured ENDPOINT, over a
   world of tickets the test puts in by hand. It counts the calls, records every `updated_since`
-  it was asked for, may fail on a page, and lets a test act just before each answer.
+  it was asked for, may fail on a page, and lets a test act just before each answer. The team's
+  group (GROUP_ID, "Service Desk") lives in the primary workspace unless a test moves it
+  (`move_group`) or removes it (`remove_group`, answering 404). Its agent list is empty unless a
+  test puts agents (`put_agents`); `agent_calls` counts its requests apart from `calls`.
 - `serve_stand_in`: a generated world served over loopback HTTP, with faults, for the tests that
   drive the real client through sockets (timeouts, dropped connections, other processes).
 """
@@ -37,10 +40,12 @@ class FakeFreshservice:
 
     `put` adds tickets shown as they are, whatever the time; pages hold what the client asks
     for (100) unless `per_page` says otherwise. `calls` counts the requests but those for the
-    agent list, which `agent_calls` counts (`put_agents` fills it; empty by default),
-    `asked_since` the `updated_since` of each fetch (its first page), `fail_on_page = N` answers
-    page N with a 500 until set back to None, and `before_answer()` runs before each answer (a
-    test may hold one back there).
+    agent list, which `agent_calls` counts (`put_agents` fills it; empty by default): so the
+    group's reads (`group_reads`: a sync's first of the day, or a forced one, makes one more call
+    than it lists pages) and the ticket pages (`list_calls`). `asked_since` holds the
+    `updated_since` of each fetch (its first page), `fail_on_page = N` answers page N with a 500
+    until set back to None, and `before_answer()` runs before each answer (a test may hold one
+    back there).
     """
 
     def __init__(self, requests_mock: Any, *, per_page: int | None = None) -> None:
@@ -62,6 +67,32 @@ class FakeFreshservice:
     def put(self, *tickets: dict) -> None:
         """Add or replace tickets (as the vendor would return them)."""
         self.world.put(*tickets)
+
+    def move_group(self, workspace_id: int) -> None:
+        """Put the team's group in workspace `workspace_id` (tickets keep their own)."""
+        self.world.groups[GROUP_ID].workspace_id = workspace_id
+
+    def remove_group(self) -> None:
+        """The account has no group GROUP_ID any more: `groups/{GROUP_ID}` answers 404."""
+        del self.world.groups[GROUP_ID]
+
+    @property
+    def list_calls(self) -> int:
+        """The ticket-list requests alone (the group's reads and the agent list left out)."""
+        return sum(
+            1 for request in self.matcher.request_history if request.path.endswith("/tickets")
+        )
+
+    @property
+    def ticket_reads(self) -> int:
+        """The requests for one ticket (`GET tickets/{id}`: is a closure that did not come back
+        deleted or spam?)."""
+        return sum(1 for request in self.matcher.request_history if "/tickets/" in request.path)
+
+    @property
+    def group_reads(self) -> int:
+        """The requests for a group (`GET groups/{id}`)."""
+        return sum(1 for request in self.matcher.request_history if "/groups/" in request.path)
 
     @property
     def tickets(self) -> dict[int, dict]:

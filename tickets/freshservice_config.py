@@ -33,6 +33,7 @@ class FreshserviceConfig:
     max_wait: float
     ids_file: str
     demo: bool
+    budget_reserve: float = 0.20
 
     @classmethod
     def from_settings(cls) -> FreshserviceConfig:
@@ -46,6 +47,7 @@ class FreshserviceConfig:
             max_wait=settings.FRESH_MAX_WAIT_SECONDS,
             ids_file=settings.FRESH_IDS_FILE,
             demo=bool(settings.DEMO_MODE),
+            budget_reserve=settings.FRESH_BUDGET_RESERVE,
         )
 
 

@@ -257,6 +257,7 @@ class SyncRun(models.Model):
         INIT = "init", "Init"
         ADMIN = "admin", "Admin"
         DEMO = "demo", "Demo"
+        REPAIR = "repair", "Repair"
 
     class Status(models.TextChoices):
         SUCCESS = "success", "Success"

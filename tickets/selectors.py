@@ -16,8 +16,10 @@ from django.db.models import Count, Exists, Max, Min, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from tickets.dates import days, local_day_start
+from tickets.freshservice_config import freshservice_config
 from tickets.models import (
     DISPLAY_NAME,
+    FreshserviceGroup,
     FreshworksUserMapping,
     NameSource,
     SyncRun,
@@ -36,12 +38,21 @@ class ClosureEntry:
 
 
 @dataclass(frozen=True)
+class Team:
+    """The team whose closures count: its Freshservice agent group (FRESH_GROUP_ID)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class ClosuresSummary:
     start: date
     end: date
     total: int
     closures: list[ClosureEntry]
     last_synced_at: datetime | None
+    team: Team | None = None
 
     @property
     def top_closer(self) -> ClosureEntry | None:
@@ -118,7 +129,20 @@ def closures_for_period(*, start: date, end: date) -> ClosuresSummary:
         total=sum(counts.values()),
         closures=_ranked(counts),
         last_synced_at=watermark(),
+        team=team(),
     )
+
+
+def team() -> Team | None:
+    """The configured group with the name a sync last read from Freshservice; None before the
+    first successful sync has read it (SPEC §14.2)."""
+    group_id = freshservice_config().group_id
+    if group_id is None:
+        return None
+    name = (
+        FreshserviceGroup.objects.filter(group_id=group_id).values_list("name", flat=True).first()
+    )
+    return Team(id=group_id, name=name) if name is not None else None
 
 
 def top_performers(*, day: date, limit: int) -> list[ClosureEntry]:
@@ -420,6 +444,7 @@ class SyncRunEntry:
     tickets_processed: int
     api_calls: int
     error: str
+    credits: int = 0
 
 
 @dataclass(frozen=True)
@@ -494,6 +519,7 @@ def admin_stats(*, now: datetime) -> AdminStats:
                 tickets_processed=run.tickets_processed,
                 api_calls=run.api_calls,
                 error=run.error,
+                credits=run.credits,
             )
             for run in SyncRun.objects.order_by("-started_at", "-pk")[:10]
         ],

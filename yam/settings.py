@@ -84,6 +84,20 @@ def _endpoint(raw: str) -> str:
     return raw if raw.endswith("/") else raw + "/"
 
 
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value < 1:
+        raise ValueError("expected a fraction from 0 up to (not including) 1, e.g. 0.2 for 20 %")
+    return value
+
+
+def _days(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 365:
+        raise ValueError("expected a whole number of days from 1 to 365")
+    return value
+
+
 def _cron(raw: str) -> str:
     expression = " ".join(raw.split())
     try:
@@ -265,7 +279,12 @@ FRESH_IDS_FILE = _setting("FRESH_IDS_FILE", str, str(BASE_DIR / "freshworks" / "
 SYNC_MIN_INTERVAL_MINUTES = _setting("SYNC_MIN_INTERVAL_MINUTES", _non_negative_int, 60)
 FRESH_TIMEOUT_SECONDS = _setting("FRESH_TIMEOUT_SECONDS", _positive_int, 30)
 FRESH_MAX_WAIT_SECONDS = _setting("FRESH_MAX_WAIT_SECONDS", _non_negative_int, 120)
+# The share of the account's per-minute API budget left to its other integrations (SPEC §14.6).
+FRESH_BUDGET_RESERVE = _setting("FRESH_BUDGET_RESERVE", _fraction, 0.20)
 SYNC_SCHEDULE = _setting("SYNC_SCHEDULE", _cron, "0 8-18 * * *")
+# The nightly repair (SPEC §14.4): a forced sync of the last REPAIR_DAYS days; empty is off.
+REPAIR_SCHEDULE = _setting("REPAIR_SCHEDULE", _cron, "")
+REPAIR_DAYS = _setting("REPAIR_DAYS", _days, 7)
 LOG_FILE = _setting("LOG_FILE", str, "")
 DEMO_MODE = _setting("DEMO_MODE", _bool, False)
 
@@ -276,6 +295,8 @@ if FRESH_API and FRESH_GROUP_ID is None:
     )
 
 CRONJOBS = [(SYNC_SCHEDULE, "tickets.cron.scheduled_sync")]
+if REPAIR_SCHEDULE:
+    CRONJOBS.append((REPAIR_SCHEDULE, "tickets.cron.repair_sync"))
 CRONTAB_COMMENT = "yam-ticket-closures"
 
 # --- Logging: stderr always, LOG_FILE too when set ---------------------------------------------

@@ -6,7 +6,12 @@ into requests-mock (tests/upstream.py). What it answers:
 - `GET /api/v2/tickets` with basic auth `(api_key, "X")`: `updated_since` (ISO 8601, `Z` or an
   offset, or a bare date; without it, tickets created in the last 30 days), `include=stats`,
   `per_page` (default 30, 1-100), `page` from 1, `order_type` (`desc` by default, by id),
-  `workspace_id` (accepted, ignored), and a `link: <...>; rel="next"` header while pages remain.
+  `workspace_id` (without it only the primary workspace's tickets; 0 all workspaces); deleted
+  and spam tickets are left out. While pages remain, a `link: <…/api/v2/tickets?page=N>;
+  rel="next"` header that, like the vendor's only documented example, carries the page alone
+  (SPEC §14.1: a client must send its own parameters again).
+- `GET /api/v2/groups/{id}`: `{"group": {...}}` with the group's name and `workspace_id`; 404 for
+  a group the account does not have.
 - `GET /api/v2/agents`: `active=true|false`, `per_page` (default 30, 1-100), `page`; sorted by
   first name; a `link` carrying only the next `page` while pages remain.
 - A per-minute credit budget: a list call costs 1, plus 2 per `include`; every answer carries the
@@ -38,6 +43,7 @@ logger = logging.getLogger("demo.freshservice")
 
 API_PREFIX = "/api/v2/"
 TICKETS_PATH = "/api/v2/tickets"
+GROUPS_PATH = "/api/v2/groups/"
 AGENTS_PATH = "/api/v2/agents"
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
@@ -190,8 +196,12 @@ class FreshserviceApi:
             raise _Reply(404, error_body(404))
         if not self._authorised(request.authorization or ""):
             raise _Reply(401, error_body(401))
+        if path.startswith(GROUPS_PATH):
+            return self._group(request, path), {}
         if path.rstrip("/") == AGENTS_PATH:
             return self._agents(request, query)
+        if path.startswith(TICKETS_PATH + "/"):
+            return self._ticket(request, path), {}
         if path.rstrip("/") != TICKETS_PATH:
             raise _Reply(404, error_body(404))
         if not listing:
@@ -212,6 +222,9 @@ class FreshserviceApi:
         order = _last(query, "order_type") or "desc"
         if order not in {"asc", "desc"}:
             raise _validation_error("order_type", "It should be one of these values: asc,desc")
+        workspace = _int_param(query, "workspace_id", 0) if "workspace_id" in query else None
+        if workspace is not None and workspace < 0:
+            raise _validation_error("workspace_id", "It should be a/an Positive Integer")
         raw_since = _last(query, "updated_since")
         try:
             since = None if raw_since is None else parse_since(raw_since)
@@ -228,13 +241,39 @@ class FreshserviceApi:
             offset=(page - 1) * per_page,
             limit=per_page,
             include_stats="stats" in includes,
+            workspace_id=workspace,
         )
         headers = {}
         if page * per_page < total:
-            following = {key: values[-1] for key, values in query.items()} | {"page": page + 1}
+            # The vendor's documented link names the next page and nothing of the query.
             origin = urlsplit(request.url)._replace(path="", query="", fragment="").geturl()
-            headers["link"] = f'<{origin}{path}?{urlencode(following)}>; rel="next"'
+            headers["link"] = f'<{origin}{path}?{urlencode({"page": page + 1})}>; rel="next"'
         return {"tickets": tickets}, headers
+
+    def _ticket(self, request: ApiRequest, path: str) -> dict[str, Any]:
+        # Reference: https://api.freshservice.com/#view_a_ticket — deleted and spam tickets are
+        # shown here with their flags, though the list leaves them out.
+        if request.method != "GET":
+            raise _Reply(405, error_body(405))
+        raw = path[len(TICKETS_PATH) + 1 :].rstrip("/")
+        ticket = (
+            self.world.view_ticket(int(raw), now=self.now())
+            if raw.isascii() and raw.isdigit()
+            else None
+        )
+        if ticket is None:
+            raise _Reply(404, error_body(404))
+        return {"ticket": ticket}
+
+    def _group(self, request: ApiRequest, path: str) -> dict[str, Any]:
+        # Reference: https://api.freshservice.com/#view_a_group
+        if request.method != "GET":
+            raise _Reply(405, error_body(405))
+        raw = path[len(GROUPS_PATH) :].rstrip("/")
+        group = self.world.group(int(raw)) if raw.isascii() and raw.isdigit() else None
+        if group is None:
+            raise _Reply(404, error_body(404))
+        return {"group": group.render()}
 
     def _agents(
         self, request: ApiRequest, query: dict[str, list[str]]

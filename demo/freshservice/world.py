@@ -13,6 +13,10 @@ by then, and not there at all before it was created, so closures appear as time 
 Tickets put by hand (vendor-shaped dicts, as the tests write them) are shown as they were put,
 whatever the moment.
 
+As in Freshservice (SPEC §14): agent groups live in a workspace (`groups`; the team's is in the
+primary one unless moved), a list call without `workspace_id` shows only the primary workspace's
+tickets, and deleted or spam tickets are never listed.
+
 The account's agents (`GET agents`, `list_agents`): the team (`agents`, active, `First L.` names
 and `first.last@example.com` emails) and, in a generated world, the other group's 40 agents, a
 quarter of them deactivated; agents put by hand (`put_agent`) are listed as they were put.
@@ -32,7 +36,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 DEFAULT_GROUP_ID = 18000294963
+DEFAULT_GROUP_NAME = "Service Desk"
 OTHER_GROUP_ID = 18000295127  # another team's group: its closures never count
+OTHER_GROUP_NAME = "Facilities"
+# The account's primary workspace: the only one a list call without workspace_id shows, and the
+# one a ticket without a `workspace_id` belongs to. 0 asks for all workspaces.
+PRIMARY_WORKSPACE_ID = 2
+ALL_WORKSPACES = 0
 # The other team's agents (responders of its tickets): ids OTHER_AGENT_BASE + 1..OTHER_AGENTS.
 OTHER_AGENT_BASE = 18_000_900_000
 OTHER_AGENTS = 40
@@ -159,6 +169,43 @@ class Agent:
 
 
 @dataclass
+class AgentGroup:
+    """An agent group of the account and the workspace it lives in."""
+
+    id: int
+    name: str
+    workspace_id: int = PRIMARY_WORKSPACE_ID
+
+    def render(self) -> dict[str, Any]:
+        """The vendor's `group` object of `GET groups/{id}`, key order as in its reference."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": f"{self.name} of the stand-in account.",
+            "escalate_to": None,
+            "unassigned_for": "30m",
+            "business_hours_id": None,
+            "created_at": "2024-03-04T09:10:02Z",
+            "updated_at": "2026-06-17T14:22:40Z",
+            "auto_ticket_assign": False,
+            "restricted": False,
+            "approval_required": False,
+            "workspace_id": self.workspace_id,
+            "members": [],
+            "observers": [],
+            "leaders": [],
+            "members_pending_approval": [],
+            "leaders_pending_approval": [],
+            "observers_pending_approval": [],
+        }
+
+
+def _hidden(ticket: dict[str, Any]) -> bool:
+    """Deleted and spam tickets: the list call leaves them out (filter=deleted/spam shows them)."""
+    return bool(ticket.get("deleted") or ticket.get("spam"))
+
+
+@dataclass
 class TicketHistory:
     """A ticket's life: `times[i]` is when it reached `states[i]` (its updated_at then)."""
 
@@ -187,7 +234,13 @@ class TicketHistory:
         self.times.append(at)
         self.states.append(({**old_fields, **fields}, {**old_stats, **(stats or {})}))
 
-    def render(self, index: int, *, include_stats: bool) -> dict[str, Any]:
+    def is_hidden(self, index: int) -> bool:
+        """Deleted or marked spam in state `index`."""
+        return _hidden(self.states[index][0])
+
+    def render(
+        self, index: int, *, include_stats: bool, workspace_id: int = PRIMARY_WORKSPACE_ID
+    ) -> dict[str, Any]:
         """The vendor's JSON for state `index`, key order as in the API reference."""
         fields, stats = self.states[index]
         updated_at = _iso(self.times[index])
@@ -196,7 +249,7 @@ class TicketHistory:
             "fwd_emails": [],
             "reply_cc_emails": [],
             "fr_escalated": False,
-            "spam": False,
+            "spam": fields.get("spam", False),
             "email_config_id": None,
             "group_id": fields["group_id"],
             "priority": self.static["priority"],
@@ -219,10 +272,10 @@ class TicketHistory:
             "sub_category": None,
             "item_category": None,
             "custom_fields": {"custom_text": None, "auto_checkbox": False},
-            "workspace_id": 2,
+            "workspace_id": workspace_id,
             "created_at": _iso(self.created_at),
             "updated_at": updated_at,
-            "deleted": False,
+            "deleted": fields.get("deleted", False),
         }
         if include_stats:
             body["stats"] = {
@@ -235,16 +288,20 @@ class TicketHistory:
 
 
 class World:
-    """One Freshservice account: its team (`agents`) and its tickets, as of any moment.
+    """One Freshservice account: its team (`agents`), their group and its tickets, as of any moment.
 
     `histories` are generated tickets (see `generate_world`); `put()` adds tickets by hand.
     `first_day`..`last_day` are the days a generated world covers (None when built by hand).
+    `groups` are the account's agent groups by id: the team's (`group_id`, named `group_name`, in
+    workspace `workspace_id`) and another team's; a test may move or remove one.
     """
 
     def __init__(
         self,
         *,
         group_id: int = DEFAULT_GROUP_ID,
+        group_name: str = DEFAULT_GROUP_NAME,
+        workspace_id: int = PRIMARY_WORKSPACE_ID,
         tz: str = "UTC",
         agents: Iterable[Agent] = (),
         other_agents: Iterable[Agent] = (),
@@ -253,6 +310,10 @@ class World:
         last_day: date | None = None,
     ) -> None:
         self.group_id = group_id
+        self.groups: dict[int, AgentGroup] = {
+            OTHER_GROUP_ID: AgentGroup(OTHER_GROUP_ID, OTHER_GROUP_NAME),
+            group_id: AgentGroup(group_id, group_name, workspace_id),
+        }
         self.tz = ZoneInfo(tz)
         self.agents = list(agents)
         # The account's other agents (another team's, some of them deactivated): listed by
@@ -277,11 +338,32 @@ class World:
             (ticket.created_at, position) for position, ticket in enumerate(self._histories)
         )
         self._creation_times = [moment for moment, _ in self._creations]
+        # Whether any generated ticket is ever deleted or spam (else listing skips the check).
+        self._hides = any(
+            ticket.is_hidden(index)
+            for ticket in self._histories
+            for index in range(len(ticket.states))
+        )
+
+    # --- groups and workspaces ------------------------------------------------------------------
+
+    def group(self, group_id: int) -> AgentGroup | None:
+        """The agent group `group_id`, None when the account has none."""
+        return self.groups.get(group_id)
+
+    def workspace_of(self, group_id: int | None) -> int:
+        """The workspace of a ticket in `group_id`: its group's, else the primary one."""
+        group = self.groups.get(group_id) if group_id is not None else None
+        return group.workspace_id if group else PRIMARY_WORKSPACE_ID
 
     # --- tickets by hand ------------------------------------------------------------------------
 
     def put(self, *tickets: dict[str, Any]) -> None:
-        """Add or replace tickets as the vendor returns them (with `stats`, or without it)."""
+        """Add or replace tickets as the vendor returns them (with `stats`, or without it).
+
+        A ticket's own `workspace_id` (primary when absent) says which listings show it, and
+        one with `deleted` or `spam` true is never listed.
+        """
         for ticket in tickets:
             self.put_tickets[ticket["id"]] = ticket
 
@@ -318,15 +400,23 @@ class World:
         offset: int,
         limit: int,
         include_stats: bool,
+        workspace_id: int | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of the list call at `now`, ordered by id; and how many match in all.
 
         With `updated_since`, every ticket last updated at or after it; without it, as the
-        vendor does, the tickets created in the 30 days before `now`.
+        vendor does, the tickets created in the 30 days before `now`. Only the tickets of
+        `workspace_id` (None: the primary workspace, 0: all), never deleted or spam ones.
         """
-        positions = self._matching(now, updated_since)
-        put = self._put_matching(now, updated_since)
-        overridden = {ticket["id"] for ticket in put}
+        wanted = PRIMARY_WORKSPACE_ID if workspace_id is None else workspace_id
+        positions = self._listed(self._matching(now, updated_since), now, wanted)
+        put = [
+            ticket
+            for ticket in self._put_matching(now, updated_since)
+            if not _hidden(ticket)
+            and wanted in (ALL_WORKSPACES, ticket.get("workspace_id", PRIMARY_WORKSPACE_ID))
+        ]
+        overridden = {ticket["id"] for ticket in self.put_tickets.values()}
         if overridden:
             positions = [p for p in positions if self._histories[p].id not in overridden]
         total = len(positions) + len(put)
@@ -348,22 +438,58 @@ class World:
                 page.append(_as_listed(entry, include_stats=include_stats))
         return page, total
 
+    def view_ticket(self, ticket_id: int, *, now: datetime) -> dict[str, Any] | None:
+        """`GET tickets/{id}` at `now`: the ticket as it is then, deleted and spam ones too (with
+        their flags), without `stats`; None when it does not exist (yet)."""
+        put = self.put_tickets.get(ticket_id)
+        if put is not None:
+            return _as_listed(put, include_stats=False)
+        position = bisect.bisect_left(self._histories, ticket_id, key=lambda ticket: ticket.id)
+        if position == len(self._histories) or self._histories[position].id != ticket_id:
+            return None
+        if self._histories[position].state_at(now) is None:
+            return None
+        return self._render(position, now, include_stats=False)
+
     def visible_tickets(self, *, now: datetime, include_stats: bool = True) -> list[dict[str, Any]]:
-        """Every ticket as the API would show it at `now`, by id."""
+        """Every ticket of every workspace as the API would show it at `now`, by id; deleted and
+        spam tickets left out."""
         put = {ticket["id"]: ticket for ticket in self.put_tickets.values()}
         shown = []
-        for ticket in self._histories:
+        for position, ticket in enumerate(self._histories):
             index = ticket.state_at(now)
-            if index is not None and ticket.id not in put:
-                shown.append(ticket.render(index, include_stats=include_stats))
-        shown += [_as_listed(ticket, include_stats=include_stats) for ticket in put.values()]
+            if index is not None and ticket.id not in put and not ticket.is_hidden(index):
+                shown.append(self._render(position, now, include_stats))
+        shown += [
+            _as_listed(ticket, include_stats=include_stats)
+            for ticket in put.values()
+            if not _hidden(ticket)
+        ]
         return sorted(shown, key=lambda ticket: ticket["id"])
 
     def _render(self, position: int, now: datetime, include_stats: bool) -> dict[str, Any]:
         ticket = self._histories[position]
         index = ticket.state_at(now)
         assert index is not None  # matched at `now`, so it exists by then
-        return ticket.render(index, include_stats=include_stats)
+        workspace = self.workspace_of(ticket.states[index][0]["group_id"])
+        return ticket.render(index, include_stats=include_stats, workspace_id=workspace)
+
+    def _listed(self, positions: list[int], now: datetime, wanted: int) -> list[int]:
+        """`positions` less the tickets a listing of workspace `wanted` leaves out at `now`."""
+        every_group_in_it = all(group.workspace_id == wanted for group in self.groups.values())
+        if not self._hides and (
+            wanted == ALL_WORKSPACES or (wanted == PRIMARY_WORKSPACE_ID and every_group_in_it)
+        ):
+            return positions  # nothing to leave out (the demo's and the benchmarks' worlds)
+        kept = []
+        for position in positions:
+            ticket = self._histories[position]
+            index = ticket.state_at(now)
+            if index is None or ticket.is_hidden(index):
+                continue
+            if wanted in (ALL_WORKSPACES, self.workspace_of(ticket.states[index][0]["group_id"])):
+                kept.append(position)
+        return kept
 
     def _matching(self, now: datetime, updated_since: datetime | None) -> list[int]:
         """Positions of the generated tickets shown at `now` that the query selects."""
@@ -437,8 +563,13 @@ def generate_world(
     seed: int = 7,
     tz: str = "UTC",
     group_id: int = DEFAULT_GROUP_ID,
+    group_name: str = DEFAULT_GROUP_NAME,
+    workspace_id: int = PRIMARY_WORKSPACE_ID,
 ) -> World:
-    """A team of `agents` and their tickets from `days` before `today` to a week after it."""
+    """A team of `agents` and their tickets from `days` before `today` to a week after it.
+
+    The team's group is `group_name`, in workspace `workspace_id` (the primary one by default).
+    """
     if not 1 <= agents <= MAX_AGENTS:
         raise ValueError(f"agents must be 1-{MAX_AGENTS}")
     if days < 0:
@@ -453,6 +584,8 @@ def generate_world(
         day += timedelta(days=1)
     return World(
         group_id=group_id,
+        group_name=group_name,
+        workspace_id=workspace_id,
         tz=tz,
         agents=generator.agents,
         other_agents=generator.other_agents(),

@@ -36,6 +36,7 @@ from tickets.exports import closures_csv_response
 from tickets.models import (
     DISPLAY_NAME,
     ClosedTicket,
+    FreshserviceGroup,
     FreshworksUserMapping,
     SyncLease,
     SyncRun,
@@ -412,6 +413,7 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
         "status",
         "tickets_processed",
         "api_calls",
+        "credits",
         "duration",
         "short_error",
     ]
@@ -452,6 +454,15 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
 
     def connection_view(self, request: HttpRequest) -> TemplateResponse:
         return views.freshservice_connection(request, self)
+
+
+@admin.register(FreshserviceGroup)
+class FreshserviceGroupAdmin(SyncedDataAdmin):
+    """The team's group as the sync last read it (once a day): its name and workspace."""
+
+    list_display = ["name", "group_id", "workspace_id", "fetched_at"]
+    search_fields = ["name", "group_id__exact"]
+    ordering = ["name"]
 
 
 @admin.register(SyncLease)

@@ -121,6 +121,11 @@ class ClosureEntriesField(serializers.Field):
         ]
 
 
+class TeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="FRESH_GROUP_ID, the Freshservice agent group.")
+    name = serializers.CharField(help_text="The group's name in Freshservice.")
+
+
 class ClosuresSerializer(serializers.Serializer):
     period = serializers.CharField(help_text='The period asked for, "custom" for start/end.')
     start = serializers.DateField()
@@ -135,6 +140,9 @@ class ClosuresSerializer(serializers.Serializer):
     )
     stale = serializers.BooleanField(
         help_text="True when two scheduled syncs in a row passed without a successful sync."
+    )
+    team = TeamSerializer(
+        allow_null=True, help_text="The team's agent group; null until a sync has read it."
     )
 
 
@@ -179,6 +187,9 @@ class SyncRunSerializer(serializers.Serializer):
     status = serializers.CharField()
     tickets_processed = serializers.IntegerField()
     api_calls = serializers.IntegerField()
+    credits = serializers.IntegerField(
+        help_text="Freshservice rate-limit credits spent (1 per call, 3 per page with stats)."
+    )
     error = serializers.CharField(allow_blank=True)
 
 

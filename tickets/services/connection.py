@@ -23,7 +23,6 @@ from freshworks.client import (
     ENDPOINT_EXAMPLE,
     Agent,
     FreshserviceClient,
-    FreshworksConfigError,
     FreshworksConnectionError,
     FreshworksError,
     FreshworksGroupNotFoundError,
@@ -37,7 +36,7 @@ from freshworks.client import (
 from tickets import selectors
 from tickets.freshservice_config import freshservice_config
 from tickets.models import SyncRun
-from tickets.services.sync.errors import SyncNotConfigured
+from tickets.services.sync.errors import SyncFailed, SyncNotConfigured
 from tickets.services.sync.fetch import build_client
 from tickets.wording import plural
 
@@ -248,7 +247,8 @@ def _client(report: ConnectionReport) -> FreshserviceClient | None:
     except SyncNotConfigured as exc:
         report.problems.append(str(exc))
         client = None
-    except FreshworksConfigError as exc:
+    except SyncFailed as exc:
+        # A setting the client refuses (build_client turns its FreshworksConfigError into this).
         if not plain_http:
             report.problems.append(str(exc))
         client = None

@@ -298,7 +298,7 @@ def _read_agent_list(client: FreshserviceClient | None) -> tuple[list[Agent], in
         except FreshworksError as exc:
             raise DirectoryUnavailable(_reading_failed(exc), configured=True) from None
     # Imported here: the sync package imports this module (its unknown-agent hook).
-    from tickets.services.sync.errors import SyncNotConfigured
+    from tickets.services.sync.errors import SyncFailed, SyncNotConfigured
     from tickets.services.sync.fetch import build_client
 
     try:
@@ -306,6 +306,12 @@ def _read_agent_list(client: FreshserviceClient | None) -> tuple[list[Agent], in
     except SyncNotConfigured as exc:
         reason = str(exc).rstrip(".")
         raise DirectoryUnavailable(f"not read ({reason})", configured=False) from None
+    except SyncFailed as exc:
+        # A setting the client refuses, such as plain http:// outside demo mode.
+        reason = " ".join(str(exc).split())
+        raise DirectoryUnavailable(
+            f"could not read Freshservice's agent list: {reason}", configured=True
+        ) from None
     with own:
         try:
             return own.list_agents(), own.api_calls

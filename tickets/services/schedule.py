@@ -1,5 +1,5 @@
-"""The scheduled sync: what django-crontab runs on SYNC_SCHEDULE (through `tickets.cron`), and
-what demo mode runs every hour.
+"""The scheduled jobs: the sync django-crontab runs on SYNC_SCHEDULE (through `tickets.cron`),
+which demo mode runs every hour too, and the nightly repair on REPAIR_SCHEDULE.
 
 The day's first scheduled sync also reads Freshservice's agent list (names and links,
 `tickets.services.directory`), before it syncs; a failure there is only logged.
@@ -12,12 +12,15 @@ when set).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from tickets.models import SyncRun
 from tickets.services import directory
 from tickets.services.sync import (
     SyncFailed,
-    SyncNotConfigured,
     SyncRefused,
     build_client,
     sync_closures,
@@ -45,13 +48,41 @@ def scheduled_sync() -> bool:
     return False
 
 
+def repair_sync() -> bool:
+    """A forced sync of the last REPAIR_DAYS days and today (SPEC §14.4). True when it synced.
+
+    It fetches everything updated since the start of its first day, so it removes the closures
+    of those days that were deleted or marked spam upstream since they were counted (the list
+    call never shows such tickets, and an incremental sync only misses what it did not reach).
+    """
+    today = timezone.localdate()
+    first = today - timedelta(days=settings.REPAIR_DAYS)
+    try:
+        result = sync_closures(first=first, last=today, trigger=SyncRun.Trigger.REPAIR, force=True)
+    except SyncRefused as refusal:
+        logger.info("Repair sync: %s", describe_sync(refusal))
+    except SyncFailed as failure:
+        # As for the scheduled sync: a sync that ran has logged its reason already.
+        if failure.run is None:
+            logger.error("Repair sync: %s", describe_sync(failure))
+    else:
+        logger.info(
+            "Repair sync: %s (%d closures removed as deleted or spam)",
+            describe_sync(result),
+            result.tickets_vanished,
+        )
+        return True
+    return False
+
+
 def _refresh_agent_names() -> None:
     """Read the agent list if this is the day's first scheduled sync (see module docstring)."""
     if directory.read_today():
         return
     try:
         client = build_client()
-    except SyncNotConfigured:
-        return  # the sync says so just after
+    except SyncFailed:
+        # Not configured, or a setting the client refuses: the sync says so just after.
+        return
     with client:
         directory.refresh_once_a_day(client)

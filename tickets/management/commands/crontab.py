@@ -34,3 +34,10 @@ class Command(CrontabCommand):
             self.stdout.write(
                 self.style.SUCCESS(f"Scheduled sync installed: {settings.SYNC_SCHEDULE}")
             )
+            if settings.REPAIR_SCHEDULE:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"Repair sync installed: {settings.REPAIR_SCHEDULE} "
+                        f"(the last {settings.REPAIR_DAYS} days)"
+                    )
+                )

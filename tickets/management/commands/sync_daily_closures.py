@@ -50,8 +50,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-wait",
             type=seconds,
-            help="most seconds to wait in total on Freshservice's Retry-After "
-            "(default FRESH_MAX_WAIT_SECONDS)",
+            help="most seconds to wait in total on Freshservice's Retry-After and its budget "
+            "reserve (default FRESH_MAX_WAIT_SECONDS)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -72,6 +72,16 @@ class Command(BaseCommand):
                 progress.update(1)
                 progress.set_postfix(tickets=tickets)
 
+        def on_wait(seconds: float, reason: str) -> None:
+            # Freshservice asked for a pause (Retry-After) or its budget is nearly spent (the
+            # reserve kept for the account's other integrations): say why the sync stands still.
+            line = f"Waiting {seconds:g} s: {reason}."
+            if progress is not None:
+                progress.set_postfix_str(f"waiting {seconds:g} s")
+                progress.write(line, file=cast(TextIO, self.stderr._out))
+            else:
+                self.stderr.write(line)
+
         try:
             result = sync_closures(
                 first=first,
@@ -80,6 +90,7 @@ class Command(BaseCommand):
                 force=options["force"],
                 max_wait=options["max_wait"],
                 on_page=on_page,
+                on_wait=on_wait,
             )
         except SyncRefused as refusal:
             if isinstance(refusal, SyncRequestError):

@@ -5,10 +5,13 @@ The order of a sync, and why:
 2. claim the database lease (one sync at a time across workers and hosts: `SyncLease.objects`),
 3. check the per-date rate limit (inside the lease, so two syncs started together cannot both
    pass the check and both fetch),
-4. fetch everything first (`fetch.fetch_tickets`); read Freshservice's agent list when a
+4. read the team's group, once a day (`fetch.team_group`): its workspace is the one to list
+   (`fetch.list_workspace`, SPEC §14.2),
+5. fetch everything first (`fetch.fetch_tickets`); read Freshservice's agent list when a
    responder of a counting ticket has no row yet (once, names only: `directory`), then
-5. write everything in one transaction (`write.apply_fetched`): per-ticket rows, the recounted
-   days, the bookkeeping, and the SyncRun.
+6. write everything in one transaction (`write.apply_fetched`): per-ticket rows, the removal of
+   closures that did not come back (deleted or spam, SPEC §14.4), the recounted days, the
+   bookkeeping, the group as read, and the SyncRun with its API calls and credits.
 A failure anywhere before the commit leaves nothing behind but a failed SyncRun.
 
 Callers catch `SyncRefused` and `SyncFailed` (errors.py); `tickets.wording.describe_sync` turns
@@ -41,9 +44,24 @@ from tickets.services.sync.errors import (
     SyncRateLimited,
     SyncRefused,
     SyncRequestError,
+    WorkspaceConflict,
 )
-from tickets.services.sync.fetch import build_client, fetch_start, fetch_tickets, lease_ttl
-from tickets.services.sync.write import apply_fetched, closure_date, counts_as_closed
+from tickets.services.sync.fetch import (
+    build_client,
+    confirm_gone,
+    fetch_start,
+    fetch_tickets,
+    lease_ttl,
+    list_workspace,
+    team_group,
+)
+from tickets.services.sync.write import (
+    apply_fetched,
+    closure_date,
+    counts_as_closed,
+    not_fetched_since,
+    store_group,
+)
 
 __all__ = [
     "REQUEST_MAX_WAIT_SECONDS",
@@ -78,6 +96,9 @@ class SyncResult:
     api_calls: int
     dates_recounted: list[date]
     next_sync_at: datetime
+    credits: int = 0
+    # Stored closures removed because they did not come back (deleted or spam upstream).
+    tickets_vanished: int = 0
 
 
 def sync_closures(
@@ -89,14 +110,16 @@ def sync_closures(
     max_wait: float | None = None,
     client: FreshserviceClient | None = None,
     on_page: Callable[[int, int], None] | None = None,
+    on_wait: Callable[[float, str], None] | None = None,
 ) -> SyncResult:
     """Sync the closures of `first`..`last` (default today; one day when `last` is omitted).
 
     Raises SyncRefused (SyncRequestError, SyncInProgress, SyncRateLimited) without touching
-    anything; SyncFailed when it cannot run (SyncNotConfigured) or, after recording a failed
-    SyncRun, when the fetch or the write fails. `client` defaults to one built from the settings
-    (`max_wait` bounds its waits on Retry-After); `on_page(pages, tickets)` is called after each
-    page fetched.
+    anything; SyncFailed when it cannot run (SyncNotConfigured, or a configuration the client
+    refuses) or, after recording a failed SyncRun, when the group, the fetch or the write fails.
+    `client` defaults to one built from the settings (`max_wait` bounds its waits on Retry-After
+    and the budget reserve; `on_wait(seconds, reason)` hears of each wait before it starts);
+    `on_page(pages, tickets)` is called after each page fetched.
     """
     today = timezone.localdate()
     first = first or today
@@ -105,8 +128,16 @@ def sync_closures(
         check_range(first, last, today=today)
     except DateRangeError as exc:
         raise SyncRequestError(str(exc)) from None
+    if client is not None and freshservice_config().group_id is None:
+        # build_client says so for a client it builds; one handed in skipped it.
+        raise SyncNotConfigured("Freshservice is not configured: set FRESH_GROUP_ID.")
     # A client handed in stays open for its owner; one built here is closed after the sync.
-    with nullcontext(client) if client is not None else build_client(max_wait=max_wait) as upstream:
+    context = (
+        nullcontext(client)
+        if client is not None
+        else build_client(max_wait=max_wait, on_wait=on_wait)
+    )
+    with context as upstream:
         return _run_leased(
             first=first, last=last, trigger=trigger, force=force, client=upstream, on_page=on_page
         )
@@ -157,6 +188,7 @@ def _run(
     on_page: Callable[[int, int], None] | None,
 ) -> SyncResult:
     fetched_from = fetch_start(first=first, force=force)
+    config = freshservice_config()
     tickets: dict[int, Ticket] = {}
 
     def record(status: SyncRun.Status, error: str = "") -> SyncRun:
@@ -170,28 +202,47 @@ def _run(
             fetched_from=fetched_from,
             tickets_processed=len(tickets),
             api_calls=client.api_calls,
+            credits=client.credits,
             error=error,
         )
 
     try:
+        assert config.group_id is not None  # checked before the lease was claimed
+        group, read_now = team_group(client, group_id=config.group_id, refresh=force)
+        workspace_id = list_workspace(group, config.workspace_id)
         fetch_tickets(
             client,
             updated_since=fetched_from,
             holder=holder,
             ttl=ttl,
             into=tickets,
+            workspace_id=workspace_id,
             on_page=on_page,
+        )
+        # The fetch read every page since fetched_from: a stored closure from then on that did
+        # not come back is deleted, spam or no longer counting, once Freshservice confirms it.
+        vanished = confirm_gone(
+            client,
+            not_fetched_since(set(tickets), fetched_from),
+            config=config,
+            workspace_id=workspace_id,
         )
         # Before the write, so the new rows' closures are linked; a failure is only logged.
         refresh_for_unknown_agents(client, _responders(tickets.values()))
         with transaction.atomic():
             if not SyncLease.objects.still_held(holder):
                 raise LeaseLost()
-            recounted = apply_fetched(
-                tickets.values(), first=first, last=last, started_at=started_at
+            if read_now:
+                store_group(group, fetched_at=started_at)
+            applied = apply_fetched(
+                tickets.values(),
+                first=first,
+                last=last,
+                started_at=started_at,
+                vanished=vanished,
             )
             run = record(SyncRun.Status.SUCCESS)
-    except (FreshworksError, LeaseLost) as exc:
+    except (FreshworksError, WorkspaceConflict, LeaseLost) as exc:
         reason = _one_line(str(exc))
         logger.error("Sync of %s failed: %s", dates_label(first, last), reason)
         raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from None
@@ -203,14 +254,16 @@ def _run(
         raise SyncFailed(reason, run=record(SyncRun.Status.FAILED, reason)) from exc
 
     logger.info(
-        "Synced %s (%s%s): %d tickets in %d API calls since %s; recounted %s",
+        "Synced %s (%s%s): %d tickets in %d API calls (%d credits) since %s; %s; recounted %s",
         dates_label(first, last),
         trigger,
         ", forced" if force else "",
         len(tickets),
         client.api_calls,
+        client.credits,
         fetched_from.isoformat(),
-        ", ".join(day.isoformat() for day in recounted) or "no days",
+        _vanished_text(applied.vanished),
+        ", ".join(day.isoformat() for day in applied.recounted) or "no days",
     )
     return SyncResult(
         run=run,
@@ -220,9 +273,17 @@ def _run(
         fetched_from=fetched_from,
         tickets_processed=len(tickets),
         api_calls=client.api_calls,
-        dates_recounted=recounted,
+        dates_recounted=applied.recounted,
         next_sync_at=selectors.next_sync_time(started_at),
+        credits=client.credits,
+        tickets_vanished=applied.vanished,
     )
+
+
+def _vanished_text(count: int) -> str:
+    if count == 1:
+        return "removed 1 closure that no longer exists upstream (deleted or spam)"
+    return f"removed {count} closures that no longer exist upstream (deleted or spam)"
 
 
 def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:

@@ -54,6 +54,18 @@ class SyncNotConfigured(SyncFailed):
     """Freshservice is not configured; the message names the missing settings."""
 
 
+class WorkspaceConflict(Exception):
+    """Inside the sync only: FRESH_WORKSPACE_ID names another workspace than the group's (it
+    becomes a SyncFailed)."""
+
+    def __init__(self, *, configured: int, group_id: int, group_name: str, actual: int) -> None:
+        super().__init__(
+            f"FRESH_WORKSPACE_ID is {configured}, but Freshservice says the agent group "
+            f"FRESH_GROUP_ID={group_id} ({group_name}) lives in workspace {actual}: set "
+            f"FRESH_WORKSPACE_ID={actual}, or leave it empty to use the group's workspace."
+        )
+
+
 class LeaseLost(Exception):
     """Inside the sync only: another sync took the lease while this one ran (it becomes a
     SyncFailed)."""

@@ -1,26 +1,48 @@
-"""Reading Freshservice for a sync: the client from the configuration, the start, the paging."""
+"""Reading Freshservice for a sync: the client from the configuration, the start, the team's
+group and its workspace, the paging."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from freshworks.client import FreshserviceClient, Ticket
+from django.utils import timezone
+
+from freshworks.client import FreshserviceClient, FreshworksConfigError, Group, Ticket
 from tickets import dates, selectors
-from tickets.freshservice_config import freshservice_config
-from tickets.models import SyncLease
-from tickets.services.sync.errors import LeaseLost, SyncNotConfigured
+from tickets.freshservice_config import FreshserviceConfig, freshservice_config
+from tickets.models import FreshserviceGroup, SyncLease
+from tickets.services.sync.errors import (
+    LeaseLost,
+    SyncFailed,
+    SyncNotConfigured,
+    WorkspaceConflict,
+)
+
+logger = logging.getLogger("tickets.sync")
 
 # Every incremental fetch reaches this far behind the watermark: a ticket updated while the last
 # sync was paging may have missed it, and Freshservice's own clock may run a little behind ours.
 OVERLAP = timedelta(minutes=10)
 # How often a sync renews its lease while paging.
 LEASE_RENEW_SECONDS = 30
+# FRESH_WORKSPACE_ID=0 asks Freshservice for every workspace's tickets: never a conflict.
+ALL_WORKSPACES = 0
 
 
-def build_client(*, max_wait: float | None = None) -> FreshserviceClient:
-    """A client from `freshservice_config()`; SyncNotConfigured names whatever is missing."""
+def build_client(
+    *,
+    max_wait: float | None = None,
+    on_wait: Callable[[float, str], None] | None = None,
+) -> FreshserviceClient:
+    """A client from `freshservice_config()`; SyncNotConfigured names whatever is missing, and
+    SyncFailed whatever the client refuses (plain http:// outside demo mode, SPEC §14.7).
+
+    `on_wait(seconds, reason)` hears of every wait the client makes (Retry-After, the budget
+    reserve) before it starts.
+    """
     config = freshservice_config()
     missing = [
         name
@@ -35,15 +57,103 @@ def build_client(*, max_wait: float | None = None) -> FreshserviceClient:
         raise SyncNotConfigured(
             f"Freshservice is not configured: set {', '.join(missing)} (see .env.example)."
         )
-    return FreshserviceClient(
-        api_key=config.api_key,
-        endpoint=config.endpoint,
-        timeout=config.timeout,
-        max_wait=config.max_wait if max_wait is None else max_wait,
-        workspace_id=config.workspace_id,
-        # The vendor requires HTTPS; only the demo's stand-in listens on plain loopback HTTP.
-        allow_http=config.demo,
-    )
+    try:
+        return FreshserviceClient(
+            api_key=config.api_key,
+            endpoint=config.endpoint,
+            timeout=config.timeout,
+            max_wait=config.max_wait if max_wait is None else max_wait,
+            workspace_id=config.workspace_id,
+            budget_reserve=config.budget_reserve,
+            on_wait=on_wait,
+            # The vendor requires HTTPS; only the demo's stand-in listens on plain loopback HTTP.
+            allow_http=config.demo,
+        )
+    except FreshworksConfigError as exc:
+        raise SyncFailed(str(exc)) from None
+
+
+def team_group(client: FreshserviceClient, *, group_id: int, refresh: bool) -> tuple[Group, bool]:
+    """The team's agent group (SPEC §14.2), and whether it was read from Freshservice just now.
+
+    Read with `GET groups/{id}` (1 credit) once a day: the copy in FreshserviceGroup serves
+    while it was read today (TIME_ZONE) unless `refresh` (a forced sync, a repair: it must not
+    trust yesterday's workspace). Raises FreshworksGroupNotFoundError (naming FRESH_GROUP_ID)
+    and the client's other errors; the caller stores a group read just now with the sync's write.
+    """
+    cached = FreshserviceGroup.objects.filter(group_id=group_id).first()
+    if (
+        cached is not None
+        and not refresh
+        and timezone.localdate(cached.fetched_at) == timezone.localdate()
+    ):
+        return Group(id=cached.group_id, name=cached.name, workspace_id=cached.workspace_id), False
+    return client.get_group(group_id), True
+
+
+def list_workspace(group: Group, configured: int | None) -> int | None:
+    """The `workspace_id` the list call needs: FRESH_WORKSPACE_ID when set, else the group's.
+
+    Without one, Freshservice lists only the primary workspace's tickets, and a group living in
+    another would silently count zero. A configured workspace other than the group's (and other
+    than 0, all workspaces) raises WorkspaceConflict naming both.
+    """
+    if configured is None:
+        return group.workspace_id
+    if configured != ALL_WORKSPACES and group.workspace_id not in (None, configured):
+        raise WorkspaceConflict(
+            configured=configured,
+            group_id=group.id,
+            group_name=group.name,
+            actual=group.workspace_id,
+        )
+    return configured
+
+
+# Offset paging over a list that shrinks while a sync pages (a ticket deleted or marked spam on
+# a page already read) shifts the rest up, so a live ticket can be skipped. A closure that did not
+# come back is therefore removed only once Freshservice confirms it no longer counts, one read
+# (1 credit) each. More than this many at once is a mass deletion or a workspace change, not a
+# skip (a shift skips at most as many tickets as left the list): those go without a read each.
+MAX_GONE_CHECKS = 25
+
+
+def confirm_gone(
+    client: FreshserviceClient,
+    candidates: dict[int, date],
+    *,
+    config: FreshserviceConfig,
+    workspace_id: int | None,
+) -> dict[int, date]:
+    """The `candidates` (stored closures a complete fetch did not bring back) that Freshservice
+    says no longer count: gone (404), deleted, spam, or now outside the group, the workspace or
+    the closed statuses. The others were skipped by the paging and are kept as stored."""
+    if len(candidates) > MAX_GONE_CHECKS:
+        logger.warning(
+            "%d stored closures did not come back in a complete fetch; removing them without "
+            "reading each (more than %d at once is a mass deletion or a workspace change)",
+            len(candidates),
+            MAX_GONE_CHECKS,
+        )
+        return candidates
+    confirmed = {}
+    for ticket_id, day in candidates.items():
+        state = client.get_ticket_state(ticket_id)
+        if (
+            state is None
+            or state.gone
+            or state.group_id != config.group_id
+            or state.status not in config.closed_statuses
+            or workspace_id not in (None, ALL_WORKSPACES, state.workspace_id)
+        ):
+            confirmed[ticket_id] = day
+        else:
+            logger.warning(
+                "Ticket %d did not come back in the list but still counts in Freshservice "
+                "(the paging skipped it while the list changed); kept as stored",
+                ticket_id,
+            )
+    return confirmed
 
 
 def fetch_start(*, first: date, force: bool) -> datetime:
@@ -78,16 +188,18 @@ def fetch_tickets(
     holder: str,
     ttl: timedelta,
     into: dict[int, Ticket],
+    workspace_id: int | None = None,
     on_page: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Page through every ticket updated since `updated_since` into `into` (by ticket id).
+    """Page through every ticket of `workspace_id` updated since `updated_since` into `into`.
 
-    `into` fills as pages arrive, so a failure part-way still tells how many tickets came. The
-    lease of `holder` is renewed for `ttl` as the pages go by; LeaseLost when it was taken.
-    `on_page(pages, tickets)` is called after each page.
+    `into` (by ticket id) fills as pages arrive, so a failure part-way still tells how many
+    tickets came. The lease of `holder` is renewed for `ttl` as the pages go by; LeaseLost when
+    it was taken. `on_page(pages, tickets)` is called after each page.
     """
     renewed = time.monotonic()
-    for pages, page in enumerate(client.iter_ticket_pages(updated_since=updated_since), 1):
+    pages_of = client.iter_ticket_pages(updated_since=updated_since, workspace_id=workspace_id)
+    for pages, page in enumerate(pages_of, 1):
         for ticket in page:
             # Offset paging over a changing list can repeat a ticket; keep its newest state.
             seen = into.get(ticket.id)

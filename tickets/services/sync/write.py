@@ -1,24 +1,32 @@
 """Writing what a sync fetched (SPEC §6), inside the sync's one transaction.
 
-`apply_fetched` upserts the ClosedTicket rows of fetched tickets that count and deletes those
-that no longer count, recounts TicketClosure for every day whose rows changed (recomputed, never
+`apply_fetched` upserts the ClosedTicket rows of fetched tickets that count, deletes those that
+no longer count and those that did not come back although they must have (deleted or spam
+upstream, SPEC §14.4), recounts TicketClosure for every day whose rows changed (recomputed, never
 incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate limit reads.
+`store_group` keeps the team's group as last read from Freshservice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from freshworks.client import Ticket
+from freshworks.client import Group, Ticket
 from tickets import dates
 from tickets.freshservice_config import FreshserviceConfig, freshservice_config
-from tickets.models import ClosedTicket, FreshworksUserMapping, TicketClosure, TicketSyncMetadata
+from tickets.models import (
+    ClosedTicket,
+    FreshserviceGroup,
+    FreshworksUserMapping,
+    TicketClosure,
+    TicketSyncMetadata,
+)
 
 # SQLite allows a limited number of query parameters; stay well below it.
 CHUNK = 500
@@ -48,10 +56,41 @@ class _Closure(NamedTuple):
     closure_date: date
 
 
+class Applied(NamedTuple):
+    """What `apply_fetched` changed: the days recounted, and how many stored closures it removed
+    because they did not come back (deleted or spam upstream, or moved out of the workspace)."""
+
+    recounted: list[date]
+    vanished: int
+
+
+def not_fetched_since(fetched_ids: set[int], since: datetime) -> dict[int, date]:
+    """Stored closures (ticket id -> closure day) closed at or after `since` that a complete
+    fetch from `since` did not bring back: a ticket closed at or after it was updated at or after
+    it too, so a live one comes back, unless offset paging skipped it (see fetch.confirm_gone)."""
+    # The closure_date bound only lets the (closure_date, responder) index narrow the scan;
+    # a day's margin covers rows dated under another TIME_ZONE (offsets stay within a day).
+    since_day = timezone.localtime(since).date() - timedelta(days=1)
+    stored_since = (
+        ClosedTicket.objects.filter(closure_date__gte=since_day, closed_at__gte=since)
+        .order_by()
+        .values_list("ticket_id", "closure_date")
+    )
+    return {ticket_id: day for ticket_id, day in stored_since if ticket_id not in fetched_ids}
+
+
 def apply_fetched(
-    tickets: Iterable[Ticket], *, first: date, last: date, started_at: datetime
-) -> list[date]:
-    """Write what was fetched; returns the days whose counts were recomputed."""
+    tickets: Iterable[Ticket],
+    *,
+    first: date,
+    last: date,
+    started_at: datetime,
+    vanished: Mapping[int, date] | None = None,
+) -> Applied:
+    """Write what was fetched, and remove the `vanished` closures (ticket id -> closure day:
+    deleted or spam upstream, or no longer counting, as Freshservice confirmed), recounting
+    their days. Nothing that was not fetched is removed otherwise.
+    """
     fetched = list(tickets)
     config = freshservice_config()  # read once, not once per ticket
     counting = {
@@ -81,6 +120,9 @@ def apply_fetched(
             touched.add(old.closure_date)
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
     touched.update(existing[ticket_id].closure_date for ticket_id in gone)
+    vanished = dict(vanished or {})
+    touched.update(vanished.values())
+    gone += [ticket_id for ticket_id in vanished if ticket_id not in existing]
 
     _upsert_closed_tickets(changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
@@ -89,7 +131,15 @@ def apply_fetched(
     recounted = sorted(touched)
     _recount(recounted)
     _mark_synced(first, last, started_at, counting.values())
-    return recounted
+    return Applied(recounted, len(vanished))
+
+
+def store_group(group: Group, *, fetched_at: datetime) -> None:
+    """Keep the team's group as just read from Freshservice: its name is the team's name."""
+    FreshserviceGroup.objects.update_or_create(
+        group_id=group.id,
+        defaults={"name": group.name, "workspace_id": group.workspace_id, "fetched_at": fetched_at},
+    )
 
 
 def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -> None:

@@ -71,6 +71,7 @@
     $("top-closer-count").textContent = data.top_closer
       ? `${data.top_closer.tickets_closed} tickets` : "No closures yet";
     $("stale-warning").hidden = !data.stale;
+    if (data.team) $("closures-heading").textContent = `Daily Ticket Closures — ${data.team.name}`;
     lastSyncedAt = data.last_synced_at ? new Date(data.last_synced_at) : null;
     renderLastSynced();
     renderChart(entries);
