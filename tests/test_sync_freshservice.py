@@ -93,6 +93,12 @@ def sync(**kwargs):
 
 
 @pytest.fixture(autouse=True)
+def in_utc(settings) -> None:
+    """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
+    settings.TIME_ZONE = "UTC"
+
+
+@pytest.fixture(autouse=True)
 def known_agents(db) -> None:
     """The responders here (1001-1003, as in tests/data/freshservice/) already have rows, so no
     sync reads the agent list for them (that read is tests/test_directory.py's): the calls these
