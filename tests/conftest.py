@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
+from django.core.management import execute_from_command_line
 
 from freshworks.client import FreshserviceClient
 
@@ -54,6 +55,33 @@ def fresh(settings, sleeps, requests_mock):
     settings.SYNC_MIN_INTERVAL_MINUTES = 60
     settings.DEMO_MODE = False
     return settings
+
+
+@pytest.fixture
+def manage(capsys, caplog, monkeypatch):
+    """Run `manage.py ...` in this process as a shell would; returns (status, stdout, stderr).
+
+    Whatever it prints or logs never holds the API key or a traceback.
+    """
+    caplog.set_level(logging.DEBUG)
+    # A command closes its connections when done; the test's transaction lives on one of them.
+    monkeypatch.setattr("django.db.connections.close_all", lambda: None)
+    # A command configures logging again, dropping caplog's handler; a real process does it once.
+    monkeypatch.setattr("django.utils.log.configure_logging", lambda *args: None)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            execute_from_command_line(["manage.py", *argv])
+            status = 0
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capsys.readouterr()
+        for text in (out, err, caplog.text):
+            assert API_KEY not in text
+            assert "Traceback" not in text
+        return status, out, err
+
+    return run
 
 
 @pytest.fixture

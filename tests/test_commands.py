@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import time_machine
-from django.core.management import execute_from_command_line
-from django.db import connections
 
 from tests.conftest import API_KEY, ENDPOINT
 from tests.freshservice_data import make_ticket
@@ -42,28 +39,6 @@ def upstream(requests_mock, fresh) -> FakeFreshservice:
         )
     )
     return fake
-
-
-@pytest.fixture
-def manage(capsys, caplog, monkeypatch):
-    """Run `manage.py ...` in this process as a shell would; returns (status, stdout, stderr)."""
-    caplog.set_level(logging.DEBUG)
-    # A command closes its connections when done; the test's transaction lives on one of them.
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            execute_from_command_line(["manage.py", *argv])
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        for text in (out, err, caplog.text):
-            assert API_KEY not in text
-            assert "Traceback" not in text
-        return status, out, err
-
-    return run
 
 
 @time_machine.travel(NOW, tick=False)

@@ -7,7 +7,6 @@ change.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,8 +15,6 @@ import requests
 import time_machine
 from django.apps import apps
 from django.contrib.auth.models import Permission, User
-from django.core.management import execute_from_command_line
-from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -37,28 +34,6 @@ CONNECTION = "admin:tickets_syncrun_connection"
 def in_utc(settings) -> None:
     """The times in these tests are UTC wall-clock times (whatever YAM_TEST_TIME_ZONE says)."""
     settings.TIME_ZONE = "UTC"
-
-
-@pytest.fixture
-def manage(capsys, caplog, monkeypatch):
-    """Run `manage.py ...` in this process as a shell would; returns (status, stdout, stderr)."""
-    caplog.set_level(logging.DEBUG)
-    # A command closes its connections when done; the test's transaction lives on one of them.
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            execute_from_command_line(["manage.py", *argv])
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        for text in (out, err, caplog.text):
-            assert API_KEY not in text
-            assert "Traceback" not in text
-        return status, out, err
-
-    return run
 
 
 def rows() -> dict[str, int]:

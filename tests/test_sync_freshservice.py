@@ -13,8 +13,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import time_machine
-from django.core.management import execute_from_command_line
-from django.db import connections
 from rest_framework.test import APIClient
 
 from tests.conftest import API_KEY, ENDPOINT, GROUP_ID
@@ -111,29 +109,6 @@ def known_agents(db) -> None:
 @pytest.fixture
 def upstream(requests_mock, fresh) -> FakeFreshservice:
     return FakeFreshservice(requests_mock)
-
-
-@pytest.fixture
-def manage(capsys, monkeypatch):
-    """Run `manage.py ...` in this process as a shell would; returns (status, stdout, stderr)."""
-    # A command closes its connections when done; the test's transaction lives on one of them.
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-    # A command configures logging again, dropping caplog's handler; a real process does it once.
-    monkeypatch.setattr("django.utils.log.configure_logging", lambda *args: None)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            execute_from_command_line(["manage.py", *argv])
-            status = 0
-        except SystemExit as exit_:
-            status = exit_.code if isinstance(exit_.code, int) else 1
-        out, err = capsys.readouterr()
-        for text in (out, err):
-            assert API_KEY not in text
-            assert "Traceback" not in text
-        return status, out, err
-
-    return run
 
 
 @pytest.fixture
