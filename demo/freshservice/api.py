@@ -211,14 +211,7 @@ class FreshserviceApi:
         unknown = [name for name in includes if name not in INCLUDES]
         if unknown:
             raise _validation_error("include", f"It should be one of these values: {INCLUDES}")
-        per_page = _int_param(query, "per_page", DEFAULT_PER_PAGE)
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise _validation_error(
-                "per_page", f"It should be a/an Positive Integer up to {MAX_PER_PAGE}"
-            )
-        page = _int_param(query, "page", 1)
-        if page < 1:
-            raise _validation_error("page", "It should be a/an Positive Integer")
+        page, per_page = _paging(query)
         order = _last(query, "order_type") or "desc"
         if order not in {"asc", "desc"}:
             raise _validation_error("order_type", "It should be one of these values: asc,desc")
@@ -287,14 +280,7 @@ class FreshserviceApi:
         raw_active = _last(query, "active")
         if raw_active not in (None, "true", "false"):
             raise _validation_error("active", "It should be one of these values: true,false")
-        per_page = _int_param(query, "per_page", DEFAULT_PER_PAGE)
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise _validation_error(
-                "per_page", f"It should be a/an Positive Integer up to {MAX_PER_PAGE}"
-            )
-        page = _int_param(query, "page", 1)
-        if page < 1:
-            raise _validation_error("page", "It should be a/an Positive Integer")
+        page, per_page = _paging(query)
         agents, total = self.world.list_agents(
             active=None if raw_active is None else raw_active == "true",
             offset=(page - 1) * per_page,
@@ -370,6 +356,20 @@ def _last(query: dict[str, list[str]], name: str) -> str | None:
 def _includes(query: dict[str, list[str]]) -> list[str]:
     raw = _last(query, "include") or ""
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _paging(query: dict[str, list[str]]) -> tuple[int, int]:
+    """`page` (from 1) and `per_page` (default 30, 1-100) of a list call, as the vendor checks
+    them."""
+    per_page = _int_param(query, "per_page", DEFAULT_PER_PAGE)
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise _validation_error(
+            "per_page", f"It should be a/an Positive Integer up to {MAX_PER_PAGE}"
+        )
+    page = _int_param(query, "page", 1)
+    if page < 1:
+        raise _validation_error("page", "It should be a/an Positive Integer")
+    return page, per_page
 
 
 def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:
