@@ -169,6 +169,11 @@ SPEC_VARIABLES = set(
         "FRESH_BUDGET_RESERVE",
         "REPAIR_SCHEDULE",
         "REPAIR_DAYS",
+        "DIGEST_SCHEDULE",
+        "DIGEST_TO",
+        "DIGEST_WEBHOOK_URL",
+        "EMAIL_URL",
+        "DEFAULT_FROM_EMAIL",
     ]
 )
 

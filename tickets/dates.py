@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 PERIODS = ("today", "yesterday", "week", "month")
@@ -67,3 +68,14 @@ def check_range(
         today = today or timezone.localdate()
         if last > today:
             raise DateRangeError(f"{last} is in the future (today is {today}).")
+
+
+def is_workday(day: date) -> bool:  # (placeholder: board branch provides this)
+    return day.weekday() in settings.WORKDAYS
+
+
+def previous_workday(day: date) -> date:  # (placeholder: board branch provides this)
+    previous = day - timedelta(days=1)
+    while not is_workday(previous):
+        previous -= timedelta(days=1)
+    return previous

@@ -42,6 +42,27 @@ def listed(texts: Iterable[str]) -> str:
     return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "") + "."
 
 
+def names_label(names: list[str]) -> str:
+    """`Freya Q.`, `Freya Q. and Lukas C.`, `Ana B., Freya Q. and Lukas C.`."""
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def change_label(total: int, previous: int) -> str:
+    """How `total` compares with `previous`: `▲ 5 (+12 %)`, `▼ 3 (-20 %)`, `no change`; against
+    a previous 0 only the difference (`▲ 4`), since no percentage of nothing means anything."""
+    difference = total - previous
+    if difference == 0:
+        return "no change"
+    arrow = "▲" if difference > 0 else "▼"
+    if previous == 0:
+        return f"{arrow} {abs(difference)}"
+    percent = round(abs(difference) / previous * 100)
+    sign = "+" if difference > 0 else "-"
+    return f"{arrow} {abs(difference)} ({sign}{percent} %)"
+
+
 def span_label(first: date, last: date) -> str:
     """The dates of a sync, with the days of a range counted: `2026-11-25..2026-11-26 (2 days)`."""
     if first == last:

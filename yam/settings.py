@@ -98,6 +98,33 @@ def _days(raw: str) -> int:
     return value
 
 
+def _url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("expected a URL such as https://hooks.example.com/services/T000/B000/XXX")
+    return raw
+
+
+def _email_list(raw: str) -> tuple[str, ...]:
+    addresses = tuple(part.strip() for part in raw.split(",") if part.strip())
+    bad = [address for address in addresses if "@" not in address.strip("@")]
+    if bad or not addresses:
+        raise ValueError("expected comma-separated email addresses, e.g. lead@example.com")
+    return addresses
+
+
+def _email_url(raw: str) -> dict[str, Any]:
+    scheme = urlsplit(raw).scheme
+    if scheme not in environ.Env.EMAIL_SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; use e.g. smtp+tls://user:pass@host:587")
+    # django-environ gives None for the parts a URL leaves out; Django wants its defaults there.
+    return {
+        name: value
+        for name, value in environ.Env.email_url_config(raw).items()
+        if value not in (None, "")
+    }
+
+
 def _cron(raw: str) -> str:
     expression = " ".join(raw.split())
     try:
@@ -287,6 +314,7 @@ REPAIR_SCHEDULE = _setting("REPAIR_SCHEDULE", _cron, "")
 REPAIR_DAYS = _setting("REPAIR_DAYS", _days, 7)
 LOG_FILE = _setting("LOG_FILE", str, "")
 DEMO_MODE = _setting("DEMO_MODE", _bool, False)
+WORKDAYS = (0, 1, 2, 3, 4)  # (placeholder: board branch provides this)
 
 if FRESH_API and FRESH_GROUP_ID is None:
     raise ImproperlyConfigured(
@@ -294,9 +322,36 @@ if FRESH_API and FRESH_GROUP_ID is None:
         "Freshservice agent group whose closures count (a number such as 18000294963)."
     )
 
+# --- The daily digest (SPEC §18): by email to DIGEST_TO and/or to a chat webhook --------------
+
+DIGEST_SCHEDULE = _setting("DIGEST_SCHEDULE", _cron, "")
+DIGEST_TO = _setting("DIGEST_TO", _email_list, ())
+# A secret (it carries the webhook's token): never printed, logged or shown beyond its host.
+DIGEST_WEBHOOK_URL = _setting("DIGEST_WEBHOOK_URL", _url, "")
+# Where mail goes: smtp://, smtp+tls://, smtp+ssl://, consolemail:// ... (django-environ's forms).
+# Without EMAIL_URL a development machine prints mail to the console.
+_email_configured = _setting("EMAIL_URL", _email_url, None)
+_email = _email_configured or _email_url("consolemail://" if DEBUG else "smtp://localhost:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = _setting("DEFAULT_FROM_EMAIL", str, "yam-ticket-closures@localhost")
+if DIGEST_TO and _email_configured is None and not DEBUG:
+    raise ImproperlyConfigured(
+        "EMAIL_URL is not set. It is required once DIGEST_TO is set: it names the mail server "
+        "the digest goes through (e.g. smtp+tls://user:password@mail.example.com:587)."
+    )
+
 CRONJOBS = [(SYNC_SCHEDULE, "tickets.cron.scheduled_sync")]
 if REPAIR_SCHEDULE:
     CRONJOBS.append((REPAIR_SCHEDULE, "tickets.cron.repair_sync"))
+if DIGEST_SCHEDULE:
+    CRONJOBS.append((DIGEST_SCHEDULE, "tickets.cron.send_digest"))
 CRONTAB_COMMENT = "yam-ticket-closures"
 
 # --- Logging: stderr always, LOG_FILE too when set ---------------------------------------------

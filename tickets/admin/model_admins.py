@@ -446,6 +446,11 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
                 self.admin_site.admin_view(self.connection_view),
                 name=_admin_url_name(self, "connection"),
             ),
+            path(
+                "digest/",
+                self.admin_site.admin_view(self.digest_view),
+                name=_admin_url_name(self, "digest"),
+            ),
             *super().get_urls(),
         ]
 
@@ -454,6 +459,9 @@ class SyncRunAdmin(CustomPageLinksMixin, SyncedDataAdmin):
 
     def connection_view(self, request: HttpRequest) -> TemplateResponse:
         return views.freshservice_connection(request, self)
+
+    def digest_view(self, request: HttpRequest) -> HttpResponse:
+        return views.daily_digest(request, self)
 
 
 @admin.register(FreshserviceGroup)

@@ -1,5 +1,5 @@
-"""The admin's own pages (SPEC §11, §14.5): the sync statistics, the agents without a local
-user and the Freshservice connection check.
+"""The admin's own pages (SPEC §11, §14.5, §18): the sync statistics, the agents without a local
+user, the Freshservice connection check and the daily digest (its preview and a test send).
 
 Each is served by a model admin's `get_urls` (so it sits under that model in the breadcrumbs)
 and needs tickets.view_sync_stats, like the API's admin-stats.
@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -20,6 +20,13 @@ from tickets import selectors
 from tickets.freshservice_config import freshservice_config
 from tickets.roles import FORCE_SYNC, VIEW_SYNC_STATS
 from tickets.services.connection import check_connection
+from tickets.services.digest import (
+    DigestNotConfigured,
+    channels,
+    compose_digest,
+    default_day,
+    deliver_digest,
+)
 
 
 def sync_statistics(request: HttpRequest, model_admin: admin.ModelAdmin) -> TemplateResponse:
@@ -63,6 +70,34 @@ def freshservice_connection(
         "report": check_connection(),
     }
     return TemplateResponse(request, "admin/tickets/freshservice_connection.html", context)
+
+
+def daily_digest(request: HttpRequest, model_admin: admin.ModelAdmin) -> HttpResponse:
+    """The digest the schedule would send now, and (POST) a test send of it to every channel."""
+    if not request.user.has_perm(VIEW_SYNC_STATS):
+        raise PermissionDenied
+    digest = compose_digest(day=default_day())
+    if request.method == "POST":
+        if not request.user.has_perm(FORCE_SYNC):
+            raise PermissionDenied
+        try:
+            deliveries = deliver_digest(digest, test=True)
+        except DigestNotConfigured as exc:
+            messages.error(request, str(exc))
+        else:
+            for delivery in deliveries:
+                level = messages.SUCCESS if delivery.ok else messages.ERROR
+                messages.add_message(request, level, f"Test digest: {delivery}")
+        return HttpResponseRedirect(request.path)
+    context = {
+        **_page(request, model_admin),
+        "title": "Daily digest",
+        "digest": digest,
+        "channels": channels(),
+        "schedule": settings.DIGEST_SCHEDULE,
+        "can_send": request.user.has_perm(FORCE_SYNC),
+    }
+    return TemplateResponse(request, "admin/tickets/daily_digest.html", context)
 
 
 def _page(request: HttpRequest, model_admin: admin.ModelAdmin) -> dict[str, Any]:

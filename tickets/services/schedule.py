@@ -1,5 +1,6 @@
 """The scheduled jobs: the sync django-crontab runs on SYNC_SCHEDULE (through `tickets.cron`),
-which demo mode runs every hour too, and the nightly repair on REPAIR_SCHEDULE.
+which demo mode runs every hour too, the nightly repair on REPAIR_SCHEDULE and the daily digest on
+DIGEST_SCHEDULE.
 
 The day's first scheduled sync also reads Freshservice's agent list (names and links,
 `tickets.services.directory`), before it syncs; a failure there is only logged.
@@ -19,6 +20,12 @@ from django.utils import timezone
 
 from tickets.models import SyncRun
 from tickets.services import directory
+from tickets.services.digest import (
+    DigestNotConfigured,
+    compose_digest,
+    default_day,
+    deliver_digest,
+)
 from tickets.services.sync import (
     SyncFailed,
     SyncRefused,
@@ -86,3 +93,14 @@ def _refresh_agent_names() -> None:
         return
     with client:
         directory.refresh_once_a_day(client)
+
+
+def scheduled_digest() -> bool:
+    """Send the digest of the previous workday (DIGEST_SCHEDULE). True when every channel took it;
+    each outcome is logged by `deliver_digest`."""
+    try:
+        deliveries = deliver_digest(compose_digest(day=default_day()))
+    except DigestNotConfigured as exc:
+        logger.error("Scheduled digest: %s", exc)
+        return False
+    return all(delivery.ok for delivery in deliveries)
