@@ -98,6 +98,17 @@ def _days(raw: str) -> int:
     return value
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _workdays(raw: str) -> tuple[int, ...]:
+    """`mon,tue,wed,thu,fri` -> (0, 1, 2, 3, 4): weekday numbers, Monday 0 (date.weekday())."""
+    names = [part.strip().lower()[:3] for part in raw.split(",") if part.strip()]
+    if not names or any(name not in _WEEKDAYS for name in names):
+        raise ValueError("expected weekday names separated by commas, e.g. mon,tue,wed,thu,fri")
+    return tuple(sorted({_WEEKDAYS.index(name) for name in names}))
+
+
 def _cron(raw: str) -> str:
     expression = " ".join(raw.split())
     try:
@@ -221,6 +232,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = _setting("TIME_ZONE", _time_zone, "UTC")
+# The desk's working days (SPEC §16.7): `last_workday`, the digest, `average_per_workday`.
+WORKDAYS = _setting("WORKDAYS", _workdays, (0, 1, 2, 3, 4))
 USE_I18N = True
 USE_TZ = True
 

@@ -84,11 +84,12 @@ class TicketsViewSet(viewsets.ViewSet):
         return self._closures(query["period"], query["start"], query["end"])
 
     def _closures(self, period: str, start, end) -> Response:
-        summary = selectors.closures_for_period(start=start, end=end)
+        summary = selectors.closures_for_period(start=start, end=end, period=period)
         answer = {
             "period": period,
             **vars(summary),
             "top_closer": summary.top_closer,
+            "top_closers": summary.top_closers,
             "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
         }
         return Response(s.ClosuresSerializer(answer).data)
