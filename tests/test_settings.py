@@ -114,7 +114,7 @@ def test_workdays_are_weekday_names_read_as_numbers_from_monday_0():
     code = "import django; django.setup(); from django.conf import settings as s; print(s.WORKDAYS)"
 
     assert load_settings(code).stdout.strip() == "(0, 1, 2, 3, 4)"
-    assert load_settings(code, WORKDAYS="Sun, mon,TUE,sat").stdout.strip() == "(0, 1, 5, 6)"
+    assert load_settings(code, WORKDAYS="Sunday, mon,TUE,sat").stdout.strip() == "(0, 1, 5, 6)"
 
 
 def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path):
@@ -164,6 +164,7 @@ SPEC_VARIABLES = set(
         "FRESH_TIMEOUT_SECONDS",
         "FRESH_MAX_WAIT_SECONDS",
         "SYNC_SCHEDULE",
+        "WORKDAYS",
         "LOG_FILE",
         "DEMO_MODE",
         "TIME_ZONE",

@@ -72,9 +72,9 @@ class ClosuresSummary:
 
     @property
     def top_closers(self) -> list[ClosureEntry]:
-        """Every entry with the top count (SPEC §16.6): ties share the top; none without closures."""
+        """Every entry with the top count (SPEC §16.6); empty without closures."""
         top = self.top_closer
-        return [entry for entry in self.closures if top and entry.tickets_closed == top.tickets_closed]
+        return [e for e in self.closures if top and e.tickets_closed == top.tickets_closed]
 
 
 def agent_label(freshworks_user_id: int, name: str | None) -> str:

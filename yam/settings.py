@@ -98,15 +98,20 @@ def _days(raw: str) -> int:
     return value
 
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _workdays(raw: str) -> tuple[int, ...]:
-    """`mon,tue,wed,thu,fri` -> (0, 1, 2, 3, 4): weekday numbers, Monday 0 (date.weekday())."""
-    names = [part.strip().lower()[:3] for part in raw.split(",") if part.strip()]
-    if not names or any(name not in _WEEKDAYS for name in names):
-        raise ValueError("expected weekday names separated by commas, e.g. mon,tue,wed,thu,fri")
-    return tuple(sorted({_WEEKDAYS.index(name) for name in names}))
+    """`mon,tue,wed,thu,fri` -> (0, 1, 2, 3, 4): weekday numbers, Monday 0 (date.weekday());
+    names in full or their first three letters, in any case."""
+    numbers = set()
+    for part in raw.lower().split(","):
+        name = part.strip()
+        days = [n for n, day in enumerate(_WEEKDAYS) if name in {day, day[:3]}]
+        if not days:
+            raise ValueError("expected weekday names separated by commas, e.g. mon,tue,wed,thu,fri")
+        numbers.update(days)
+    return tuple(sorted(numbers))
 
 
 def _cron(raw: str) -> str:
