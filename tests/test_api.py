@@ -567,6 +567,7 @@ def test_admin_stats_report_sync_health_database_and_recent_activity(manager_api
         "total_records": 4,
         "mapped_users": 1,
         "unmapped_agents": 2,
+        "unlinked_agents": 3,  # AJ has a name but no local user
         "days_with_data": 2,
         "total_sync_operations": 4,
     }

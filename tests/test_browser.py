@@ -198,9 +198,10 @@ def test_the_sync_button_syncs_then_shows_the_clock(open_page, plain_user, histo
     button.click()
 
     expect(button).to_have_attribute("data-state", "rate-limited")
-    expect(button).to_contain_text("🕐")
+    expect(button.locator(".clock-icon")).to_have_count(1)  # an SVG, not an emoji
     expect(button).to_contain_text("min")
-    expect(page.locator("#message")).to_contain_text("Synced: 1 updated tickets")
+    expect(page.locator("#sync-state")).to_contain_text("(rate limit)")
+    expect(page.locator("#message")).to_contain_text("Synced: 1 updated ticket read in")
     expect(page.locator("#last-synced")).to_have_text("just now")
     # The sync read the team's group: its name now heads the section.
     expect(page.locator("#closures-heading")).to_have_text("Daily Ticket Closures — Service Desk")

@@ -233,8 +233,13 @@ class SyncHealthSerializer(serializers.Serializer):
 
 class DatabaseStatsSerializer(serializers.Serializer):
     total_records = serializers.IntegerField()
-    mapped_users = serializers.IntegerField()
-    unmapped_agents = serializers.IntegerField()
+    mapped_users = serializers.IntegerField(help_text="Agents linked to a local user.")
+    unmapped_agents = serializers.IntegerField(
+        help_text="Agents with closures unknown to IDs.txt and Freshservice's agent list."
+    )
+    unlinked_agents = serializers.IntegerField(
+        help_text="Agents with closures but no local user: the admin's Unmapped agents page."
+    )
     days_with_data = serializers.IntegerField()
     total_sync_operations = serializers.IntegerField()
 
