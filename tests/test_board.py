@@ -354,3 +354,57 @@ def test_the_api_root_links_every_endpoint_and_the_docs(api):
 
 def test_the_api_root_needs_a_log_in():
     assert APIClient().get("/api/").status_code == 401
+
+
+# --- the page ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "shown"),
+    [
+        (datetime(2026, 11, 30, 8, 0, tzinfo=UTC), True),  # Monday: Friday is not yesterday
+        (datetime(2026, 11, 29, 8, 0, tzinfo=UTC), True),  # Sunday: Friday either
+        (NOW, False),  # Thursday: the previous workday is yesterday
+    ],
+)
+def test_the_previous_workday_button_shows_only_where_it_is_not_yesterday(
+    client, plain_user, now, shown
+):
+    with time_machine.travel(now, tick=False):
+        client.force_login(plain_user)
+        page = client.get("/").content.decode()
+
+    assert 'data-period="yesterday"' in page
+    assert ('data-period="last_workday"' in page) is shown
+
+
+def test_the_page_names_its_time_zone_and_its_icon_and_no_inline_script_or_style(
+    client, plain_user
+):
+    client.force_login(plain_user)
+
+    page = client.get("/").content.decode()
+
+    assert 'data-time-zone="Europe/Berlin"' in page
+    assert 'id="range-form"' in page
+    assert 'rel="icon" href="/static/tickets/favicon.svg"' in page
+    assert "<script>" not in page
+    assert "<style" not in page
+    assert "style=" not in page
+    assert "API docs" not in page  # for staff only
+
+
+def test_staff_get_a_link_to_the_api_docs(client, manager):
+    client.force_login(manager)
+
+    assert '<a href="/api/docs">API docs</a>' in client.get("/").content.decode()
+
+
+def test_the_admin_has_the_icon_and_says_freshservice(client, superuser):
+    client.force_login(superuser)
+
+    for path in ("/admin/", "/admin/tickets/freshworksusermapping/"):
+        page = client.get(path).content.decode()
+        assert 'rel="icon" href="/static/tickets/favicon.svg"' in page
+        assert "Freshservice agents" in page
+        assert "Freshworks" not in page
