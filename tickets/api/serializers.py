@@ -315,8 +315,12 @@ class DirectoryReportSerializer(serializers.Serializer):
 
 
 class MappingReportSerializer(serializers.Serializer):
-    matched = MappingOutcomeSerializer(many=True)
-    unmatched = MappingOutcomeSerializer(many=True)
+    matched = MappingOutcomeSerializer(
+        many=True, help_text="IDs.txt lines whose name matched a local user"
+    )
+    unmatched = MappingOutcomeSerializer(
+        many=True, help_text="IDs.txt lines whose name matched no local user"
+    )
     problems = MappingProblemSerializer(many=True)
     removed = serializers.ListField(child=serializers.IntegerField())
     relinked_closures = serializers.IntegerField()
