@@ -19,8 +19,7 @@ from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# The browser and a logged-in page, as tests/test_browser.py makes them.
-browser = test_browser.browser
+# A logged-in page, as tests/test_browser.py makes it (the browser is conftest's).
 open_page = test_browser.open_page
 
 NAMES = {1: "Freya Q.", 2: "Lukas C.", 3: "Mina B.", 4: "Omar D."}
