@@ -98,32 +98,47 @@ def test_todays_closures_have_the_contract_shape_sorted_with_the_top_closer(api,
                 "name": "AJ Thompson",
                 "username": None,
                 "tickets_closed": 5,
+                "previous_tickets_closed": 0,
             },
             {
                 "freshworks_user_id": COLE,
                 "name": "Cole O'Grady",
                 "username": None,
                 "tickets_closed": 3,
+                "previous_tickets_closed": 0,
             },
             {
                 "freshworks_user_id": OSCAR,
                 "name": "Oscar S.",
                 "username": agent.username,
                 "tickets_closed": 3,
+                "previous_tickets_closed": 9,
             },
             {
                 "freshworks_user_id": NOBODY,
                 "name": f"Agent {NOBODY}",
                 "username": None,
                 "tickets_closed": 1,
+                "previous_tickets_closed": 0,
             },
         ],
+        "previous": {"start": "2026-11-25", "end": "2026-11-25", "total": 9},
         "top_closer": {
             "freshworks_user_id": AJ,
             "name": "AJ Thompson",
             "username": None,
             "tickets_closed": 5,
+            "previous_tickets_closed": 0,
         },
+        "top_closers": [
+            {
+                "freshworks_user_id": AJ,
+                "name": "AJ Thompson",
+                "username": None,
+                "tickets_closed": 5,
+                "previous_tickets_closed": 0,
+            }
+        ],
         "last_synced_at": None,
         "stale": True,
         "team": None,  # no sync has read the team's group yet
@@ -214,7 +229,7 @@ def test_a_custom_range_is_inclusive_and_called_custom(api, team):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("period=fortnight", "use one of today, yesterday, week, month"),
+        ("period=fortnight", "use one of today, yesterday, last_workday, week, month"),
         ("start=2026-02-30&end=2026-03-01", "YYYY-MM-DD"),
         ("start=26/11/2026&end=2026-11-26", "YYYY-MM-DD"),
         ("start=2026-11-01", "start and end go together"),
@@ -496,6 +511,7 @@ def test_stats_over_all_stored_closures(api, team):
         "first_date": "2026-11-02",
         "last_date": "2026-11-09",
         "average_per_day": 5.0,
+        "average_per_workday": 2.5,  # 15 over Mon 2 .. Mon 9 November: 6 workdays
         "best_day": {"date": "2026-11-05", "tickets_closed": 9},
     }
 
@@ -508,6 +524,7 @@ def test_stats_of_an_empty_database(api):
         "first_date": None,
         "last_date": None,
         "average_per_day": 0.0,
+        "average_per_workday": 0.0,
         "best_day": None,
     }
 
@@ -550,6 +567,7 @@ def test_admin_stats_report_sync_health_database_and_recent_activity(manager_api
         "total_records": 4,
         "mapped_users": 1,
         "unmapped_agents": 2,
+        "unlinked_agents": 3,  # AJ has a name but no local user
         "days_with_data": 2,
         "total_sync_operations": 4,
     }

@@ -46,7 +46,7 @@ def test_it_exits_0_and_says_what_it_synced(upstream, manage):
     status, out, _ = manage("sync_daily_closures")
 
     assert status == 0
-    assert "Synced 2026-11-26: 1 tickets" in out
+    assert "Synced 2026-11-26: 1 ticket updated" in out
     # The team's group (read once a day), one page of tickets, and the agent list (active,
     # inactive) for the agent it did not know.
     assert "4 API calls" in out

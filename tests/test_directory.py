@@ -153,7 +153,7 @@ def test_250_agents_over_three_pages_with_inactive_ones_are_loaded(
     assert (metadata.sync_count, metadata.last_sync_time) == (1, NOW)
     assert not SyncRun.objects.exists()
     assert (
-        "Read Freshservice's agent list: 250 agents (200 active, 50 inactive) in 3 calls; "
+        "Read Freshservice's agent list: 250 agents (200 active, 50 inactive) in 3 API calls; "
         "249 new, 1 changed, 1 no longer listed (kept)."
     ) in output
     assert f"No IDs.txt ({no_ids_file}); names from Freshservice." in output

@@ -76,6 +76,9 @@ def test_debug_runs_without_a_secret_key():
         ("REPAIR_SCHEDULE", "nightly"),
         ("REPAIR_DAYS", "0"),
         ("REPAIR_DAYS", "400"),
+        ("WORKDAYS", "monday-friday"),
+        ("WORKDAYS", "mon,tue,funday"),
+        ("WORKDAYS", ","),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable, value):
@@ -105,6 +108,13 @@ def test_values_are_normalised():
     assert loaded.stdout.strip() == (
         "America/New_York (4, 5, 7) https://acme.freshservice.com/api/v2/ 0 * * * * False"
     )
+
+
+def test_workdays_are_weekday_names_read_as_numbers_from_monday_0():
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.WORKDAYS)"
+
+    assert load_settings(code).stdout.strip() == "(0, 1, 2, 3, 4)"
+    assert load_settings(code, WORKDAYS="Sunday, mon,TUE,sat").stdout.strip() == "(0, 1, 5, 6)"
 
 
 def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path):
@@ -154,6 +164,7 @@ SPEC_VARIABLES = set(
         "FRESH_TIMEOUT_SECONDS",
         "FRESH_MAX_WAIT_SECONDS",
         "SYNC_SCHEDULE",
+        "WORKDAYS",
         "LOG_FILE",
         "DEMO_MODE",
         "TIME_ZONE",

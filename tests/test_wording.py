@@ -56,6 +56,12 @@ def test_the_line_of_a_sync_for_commands_and_logs():
     )
 
 
+def test_one_ticket_and_one_call_are_singular():
+    assert describe_sync(result(tickets=1, calls=1)).startswith(
+        "Synced 2026-11-25..2026-11-26: 1 ticket updated since 2026-11-26 08:00 UTC in 1 API call; "
+    )
+
+
 def test_the_message_of_a_sync_for_the_admin_names_the_dates_picked():
     assert describe_sync(result(force=True), dates=(FIRST, LAST)) == (
         "Force-synced 2026-11-25..2026-11-26 (2 days): 1 ticket fetched in 1 API call; "

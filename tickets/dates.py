@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-PERIODS = ("today", "yesterday", "week", "month")
+PERIODS = ("today", "yesterday", "last_workday", "week", "month")
 # The longest range one request, export or sync may cover (a leap year).
 MAX_RANGE_DAYS = 366
 
@@ -32,6 +32,29 @@ def local_day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
+def is_workday(day: date) -> bool:
+    """Whether `day` is one of the desk's WORKDAYS."""
+    return day.weekday() in settings.WORKDAYS
+
+
+def previous_workday(day: date) -> date:
+    """The last workday strictly before `day` (on a Monday, with the default WORKDAYS: Friday)."""
+    for back in range(1, 8):  # WORKDAYS names at least one weekday (settings)
+        candidate = day - timedelta(days=back)
+        if is_workday(candidate):
+            return candidate
+    raise ValueError("WORKDAYS names no weekday")
+
+
+def workdays_in(first: date, last: date) -> int:
+    """How many of the days from `first` to `last` inclusive are workdays (0 when backwards)."""
+    if last < first:
+        return 0
+    weeks, rest = divmod((last - first).days + 1, 7)
+    tail = (first + timedelta(days=weeks * 7 + offset) for offset in range(rest))
+    return weeks * len(settings.WORKDAYS) + sum(1 for day in tail if is_workday(day))
+
+
 def period_dates(period: str, *, today: date) -> tuple[date, date]:
     """The first and last day of a named period; weeks start on Monday."""
     if period == "today":
@@ -39,11 +62,37 @@ def period_dates(period: str, *, today: date) -> tuple[date, date]:
     if period == "yesterday":
         yesterday = today - timedelta(days=1)
         return yesterday, yesterday
+    if period == "last_workday":
+        workday = previous_workday(today)
+        return workday, workday
     if period == "week":
         return today - timedelta(days=today.weekday()), today
     if period == "month":
         return today.replace(day=1), today
     raise ValueError(f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+
+
+def previous_period(*, start: date, end: date, period: str | None) -> tuple[date, date]:
+    """The period a view is compared with (SPEC §16.2).
+
+    `week` and `month` (which end today): the previous calendar week or month up to the same
+    weekday or day, clipped to that month's length (March 1-31 compares with February 1-28).
+    `last_workday`: the workday before it. Anything else (today, yesterday, a range): the period
+    of equal length just before `start`.
+    """
+    if period == "week":
+        return start - timedelta(days=7), end - timedelta(days=7)
+    if period == "month":
+        last_month_end = start - timedelta(days=1)
+        first = last_month_end.replace(day=1)
+        return first, min(last_month_end, first + timedelta(days=end.day - 1))
+    if period == "last_workday":
+        workday = previous_workday(start)
+        return workday, workday
+    length = timedelta(days=(end - start).days + 1)
+    if start - date.min < length:  # the calendar begins inside it: what there is of it
+        return date.min, start - timedelta(days=1) if start > date.min else date.min
+    return start - length, start - timedelta(days=1)
 
 
 def dates_label(first: date, last: date) -> str:
@@ -68,14 +117,3 @@ def check_range(
         today = today or timezone.localdate()
         if last > today:
             raise DateRangeError(f"{last} is in the future (today is {today}).")
-
-
-def is_workday(day: date) -> bool:  # (placeholder: board branch provides this)
-    return day.weekday() in settings.WORKDAYS
-
-
-def previous_workday(day: date) -> date:  # (placeholder: board branch provides this)
-    previous = day - timedelta(days=1)
-    while not is_workday(previous):
-        previous -= timedelta(days=1)
-    return previous

@@ -70,7 +70,7 @@ class TicketClosure(models.Model):
         on_delete=models.SET_NULL,
         related_name="ticket_closures",
     )
-    freshworks_user_id = models.BigIntegerField()
+    freshworks_user_id = models.BigIntegerField(verbose_name="Freshservice agent ID")
     date = models.DateField()
     tickets_closed = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -164,9 +164,12 @@ class FreshworksUserMapping(models.Model):
         on_delete=models.SET_NULL,
         related_name="freshworks_mappings",
     )
-    freshworks_user_id = models.BigIntegerField(unique=True)
+    freshworks_user_id = models.BigIntegerField(unique=True, verbose_name="Freshservice agent ID")
     freshworks_username = models.CharField(
-        max_length=200, blank=True, help_text="The name in IDs.txt (an override); empty without one"
+        max_length=200,
+        blank=True,
+        verbose_name="IDs.txt name",
+        help_text="The name in IDs.txt (an override); empty without one",
     )
     # From Freshservice's agent list (SPEC §14.3); empty until the directory has been loaded.
     first_name = models.CharField(max_length=200, blank=True)
@@ -183,6 +186,9 @@ class FreshworksUserMapping(models.Model):
 
     class Meta:
         ordering = ["freshworks_username"]
+        # The model's name is the client package's; what a user reads is the product's.
+        verbose_name = "Freshservice agent"
+        verbose_name_plural = "Freshservice agents"
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.freshworks_user_id})"

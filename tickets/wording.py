@@ -85,9 +85,9 @@ def describe_sync(
         recounted = ", ".join(str(day) for day in outcome.dates_recounted) or "none changed"
         return (
             f"Synced {dates_label(outcome.first_date, outcome.last_date)}: "
-            f"{outcome.tickets_processed} tickets updated since "
+            f"{plural(outcome.tickets_processed, 'ticket')} updated since "
             f"{timezone.localtime(outcome.fetched_from):%Y-%m-%d %H:%M %Z} "
-            f"in {outcome.api_calls} API calls; "
+            f"in {plural(outcome.api_calls, 'API call')}; "
             f"days recounted: {recounted}."
         )
     if isinstance(outcome, SyncRateLimited):

@@ -125,6 +125,22 @@ def _email_url(raw: str) -> dict[str, Any]:
     }
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _workdays(raw: str) -> tuple[int, ...]:
+    """`mon,tue,wed,thu,fri` -> (0, 1, 2, 3, 4): weekday numbers, Monday 0 (date.weekday());
+    names in full or their first three letters, in any case."""
+    numbers = set()
+    for part in raw.lower().split(","):
+        name = part.strip()
+        days = [n for n, day in enumerate(_WEEKDAYS) if name in {day, day[:3]}]
+        if not days:
+            raise ValueError("expected weekday names separated by commas, e.g. mon,tue,wed,thu,fri")
+        numbers.update(days)
+    return tuple(sorted(numbers))
+
+
 def _cron(raw: str) -> str:
     expression = " ".join(raw.split())
     try:
@@ -248,6 +264,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = _setting("TIME_ZONE", _time_zone, "UTC")
+# The desk's working days (SPEC §16.7): `last_workday`, the digest, `average_per_workday`.
+WORKDAYS = _setting("WORKDAYS", _workdays, (0, 1, 2, 3, 4))
 USE_I18N = True
 USE_TZ = True
 
@@ -314,7 +332,6 @@ REPAIR_SCHEDULE = _setting("REPAIR_SCHEDULE", _cron, "")
 REPAIR_DAYS = _setting("REPAIR_DAYS", _days, 7)
 LOG_FILE = _setting("LOG_FILE", str, "")
 DEMO_MODE = _setting("DEMO_MODE", _bool, False)
-WORKDAYS = (0, 1, 2, 3, 4)  # (placeholder: board branch provides this)
 
 if FRESH_API and FRESH_GROUP_ID is None:
     raise ImproperlyConfigured(

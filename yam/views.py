@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,12 +12,22 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from tickets import selectors
+from tickets.dates import previous_workday
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The page renders a container; static JS draws it from the API (URLs in data- attributes)."""
-    return render(request, "dashboard.html")
+    today = timezone.localdate()
+    return render(
+        request,
+        "dashboard.html",
+        {
+            # "Previous workday" only where it is not yesterday (on a Monday: Friday).
+            "show_last_workday": previous_workday(today) != today - timedelta(days=1),
+            "time_zone": settings.TIME_ZONE,
+        },
+    )
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

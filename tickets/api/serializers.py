@@ -28,11 +28,12 @@ class PeriodQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(
         choices=dates.PERIODS,
         required=False,
-        help_text="today, yesterday, week (Monday to today) or month (the 1st to today), "
-        "in TIME_ZONE. Default today. Not together with start/end.",
+        help_text="today, yesterday, last_workday (the last of WORKDAYS before today), week "
+        "(Monday to today) or month (the 1st to today), in TIME_ZONE. Default today. Not "
+        "together with start/end.",
         error_messages={
-            "invalid_choice": 'Unknown period "{input}": use one of today, yesterday, week, '
-            "month, or start and end (YYYY-MM-DD)."
+            "invalid_choice": f'Unknown period "{{input}}": use one of {", ".join(dates.PERIODS)}, '
+            "or start and end (YYYY-MM-DD)."
         },
     )
     start = DateParam(required=False, help_text="First day of a custom range (inclusive).")
@@ -96,18 +97,26 @@ class SyncRequestSerializer(DateQuerySerializer):
 
 
 class ClosureEntrySerializer(serializers.Serializer):
-    freshworks_user_id = serializers.IntegerField()
-    name = serializers.CharField(help_text="The IDs.txt name, or `Agent <id>` when unmapped.")
+    freshworks_user_id = serializers.IntegerField(help_text="The agent's Freshservice ID.")
+    name = serializers.CharField(
+        help_text="The agent's display name: IDs.txt's, Freshservice's, or `Agent <id>`."
+    )
     username = serializers.CharField(
-        allow_null=True, help_text="The matched local user's username, if any."
+        allow_null=True, help_text="The linked local user's username, if any."
     )
     tickets_closed = serializers.IntegerField()
 
 
-@extend_schema_field(ClosureEntrySerializer(many=True))
+class ComparedClosureEntrySerializer(ClosureEntrySerializer):
+    previous_tickets_closed = serializers.IntegerField(
+        help_text="The agent's closures in the previous period (`previous`)."
+    )
+
+
+@extend_schema_field(ComparedClosureEntrySerializer(many=True))
 class ClosureEntriesField(serializers.Field):
-    """ClosureEntrySerializer(many=True) as plain dicts: for 300 agents the nested serializers
-    were a fifth of the request's time (bench/api_latency.py)."""
+    """ComparedClosureEntrySerializer(many=True) as plain dicts: for 300 agents the nested
+    serializers were a fifth of the request's time (bench/api_latency.py)."""
 
     def to_representation(self, entries: list[selectors.ClosureEntry]) -> list[dict[str, Any]]:
         return [
@@ -116,9 +125,16 @@ class ClosureEntriesField(serializers.Field):
                 "name": entry.name,
                 "username": entry.username,
                 "tickets_closed": entry.tickets_closed,
+                "previous_tickets_closed": entry.previous_tickets_closed,
             }
             for entry in entries
         ]
+
+
+class PeriodTotalSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    total = serializers.IntegerField()
 
 
 class TeamSerializer(serializers.Serializer):
@@ -134,7 +150,15 @@ class ClosuresSerializer(serializers.Serializer):
     closures = ClosureEntriesField(
         read_only=True, help_text="Agents with closures; most closures first, then by name."
     )
-    top_closer = ClosureEntrySerializer(allow_null=True)
+    previous = PeriodTotalSerializer(
+        help_text="The period compared with: the previous calendar week or month up to the same "
+        "weekday or day for week and month, the workday before for last_workday, else the "
+        "period of equal length just before. Its total counts every agent, listed or not."
+    )
+    top_closer = ComparedClosureEntrySerializer(allow_null=True, help_text="The first entry.")
+    top_closers = ClosureEntriesField(
+        read_only=True, help_text="Every entry with the top count (ties); empty without closures."
+    )
     last_synced_at = serializers.DateTimeField(
         allow_null=True, help_text="Start of the last successful sync."
     )
@@ -174,6 +198,9 @@ class StatsSerializer(serializers.Serializer):
     first_date = serializers.DateField(allow_null=True)
     last_date = serializers.DateField(allow_null=True)
     average_per_day = serializers.FloatField(help_text="total ÷ days with data")
+    average_per_workday = serializers.FloatField(
+        help_text="total ÷ the WORKDAYS from first_date to last_date (0 without any)"
+    )
     best_day = BestDaySerializer(allow_null=True)
 
 
@@ -206,8 +233,13 @@ class SyncHealthSerializer(serializers.Serializer):
 
 class DatabaseStatsSerializer(serializers.Serializer):
     total_records = serializers.IntegerField()
-    mapped_users = serializers.IntegerField()
-    unmapped_agents = serializers.IntegerField()
+    mapped_users = serializers.IntegerField(help_text="Agents linked to a local user.")
+    unmapped_agents = serializers.IntegerField(
+        help_text="Agents with closures unknown to IDs.txt and Freshservice's agent list."
+    )
+    unlinked_agents = serializers.IntegerField(
+        help_text="Agents with closures but no local user: the admin's Unmapped agents page."
+    )
     days_with_data = serializers.IntegerField()
     total_sync_operations = serializers.IntegerField()
 
@@ -283,8 +315,12 @@ class DirectoryReportSerializer(serializers.Serializer):
 
 
 class MappingReportSerializer(serializers.Serializer):
-    matched = MappingOutcomeSerializer(many=True)
-    unmatched = MappingOutcomeSerializer(many=True)
+    matched = MappingOutcomeSerializer(
+        many=True, help_text="IDs.txt lines whose name matched a local user"
+    )
+    unmatched = MappingOutcomeSerializer(
+        many=True, help_text="IDs.txt lines whose name matched no local user"
+    )
     problems = MappingProblemSerializer(many=True)
     removed = serializers.ListField(child=serializers.IntegerField())
     relinked_closures = serializers.IntegerField()

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -21,6 +22,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from freshworks.ids import IdsFileError
 from tickets import selectors
@@ -84,11 +86,12 @@ class TicketsViewSet(viewsets.ViewSet):
         return self._closures(query["period"], query["start"], query["end"])
 
     def _closures(self, period: str, start, end) -> Response:
-        summary = selectors.closures_for_period(start=start, end=end)
+        summary = selectors.closures_for_period(start=start, end=end, period=period)
         answer = {
             "period": period,
             **vars(summary),
             "top_closer": summary.top_closer,
+            "top_closers": summary.top_closers,
             "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
         }
         return Response(s.ClosuresSerializer(answer).data)
@@ -203,6 +206,28 @@ class TicketsViewSet(viewsets.ViewSet):
         except IdsFileError as error:
             return Response({"detail": str(error)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         return Response(s.MappingReportSerializer(report).data)
+
+
+@extend_schema(exclude=True)  # an index of the schema's own paths, not part of the contract
+class ApiRootView(APIView):
+    """`/api/`: where the endpoints and their documentation are, instead of a 404."""
+
+    url_names: tuple[str, ...] = ()  # given by tickets.api.urls: the router's
+
+    def get(self, request: Request) -> Response:
+        def link(name: str) -> str:
+            return request.build_absolute_uri(reverse(name))
+
+        endpoints = {
+            reverse(name).removeprefix(reverse("api-root")): link(name) for name in self.url_names
+        }
+        return Response(
+            {
+                "endpoints": dict(sorted(endpoints.items())),
+                "docs": link("api-docs"),
+                "schema": link("schema"),
+            }
+        )
 
 
 def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:

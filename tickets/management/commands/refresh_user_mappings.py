@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from freshworks.ids import IdsFileError
 from tickets.services.directory import refresh_agents
 from tickets.services.mapping import MappingReport
+from tickets.wording import plural
 
 
 class Command(BaseCommand):
@@ -49,9 +50,9 @@ class Command(BaseCommand):
         directory = report.directory
         if directory is not None:
             out.write(
-                f"Read Freshservice's agent list: {directory.listed} agents "
+                f"Read Freshservice's agent list: {plural(directory.listed, 'agent')} "
                 f"({directory.active} active, {directory.inactive} inactive) in "
-                f"{directory.api_calls} calls; {len(directory.created)} new, "
+                f"{plural(directory.api_calls, 'API call')}; {len(directory.created)} new, "
                 f"{len(directory.changed)} changed, {len(directory.not_listed)} no longer "
                 "listed (kept)."
             )

@@ -1,5 +1,10 @@
 /* Daily Ticket Closures: draws the chart and table from the JSON API, drives the sync button
- * and the admin statistics modal. Every URL comes from the section's data- attributes. */
+ * and the admin statistics modal. Every URL comes from the section's data- attributes.
+ *
+ * The view (?period=, or ?start=&end=; any other parameter such as &team= kept as it is) lives
+ * in the URL, so a reload or a shared link shows the same. After each load the page dispatches
+ * `yam:view` {period, start, end, team, data}; a click on an agent's bar or row `yam:agent`
+ * {freshworks_user_id, name, start, end, team}: other views listen to those. */
 (function () {
   "use strict";
 
@@ -8,10 +13,11 @@
   const urls = section.dataset;
   const CHART_AGENTS = 15;
   const $ = (id) => document.getElementById(id);
+  const board = window.yamBoard;
+  const DEFAULT_VIEW = { period: "today" };
 
-  const PERIODS = ["today", "yesterday", "week", "month"];
-  const saved = localStorage.getItem("yam-period");
-  let period = PERIODS.includes(saved) ? saved : "today";
+  let view = viewFromUrl();
+  let shown = null; // the last closures answer drawn
   let chart = null;
   let lastSyncedAt = null;
   let nextSyncAt = null;
@@ -51,37 +57,107 @@
     element.hidden = !text;
   }
 
+  // --- the view in the URL -------------------------------------------------------------------
+
+  function viewFromUrl() {
+    const params = new URLSearchParams(window.location.search);
+    if (params.has("start") || params.has("end")) {
+      const range = { start: params.get("start") || "", end: params.get("end") || "" };
+      // Both kinds at once are refused by the API, which says why; keep them to be told.
+      if (params.has("period")) range.period = params.get("period");
+      return range;
+    }
+    return { period: params.get("period") || DEFAULT_VIEW.period };
+  }
+
+  function team() {
+    return new URLSearchParams(window.location.search).get("team");
+  }
+
+  /** The query for `view`, keeping every other parameter of the page's URL (e.g. team). */
+  function viewQuery(aView) {
+    const params = new URLSearchParams(window.location.search);
+    for (const name of ["period", "start", "end"]) params.delete(name);
+    for (const name of ["period", "start", "end"]) {
+      if (aView[name] !== undefined) params.set(name, aView[name]);
+    }
+    return params.toString();
+  }
+
+  function putViewInUrl(aView, { replace = false } = {}) {
+    const url = `${window.location.pathname}?${viewQuery(aView)}`;
+    if (url === `${window.location.pathname}${window.location.search}`) return;
+    if (replace) window.history.replaceState(null, "", url);
+    else window.history.pushState(null, "", url);
+  }
+
   // --- closures ----------------------------------------------------------------------------
 
-  async function loadClosures() {
-    const answer = await api(`${urls.closuresUrl}?period=${encodeURIComponent(period)}`);
+  async function loadClosures({ fallback = true } = {}) {
+    const answer = await api(`${urls.closuresUrl}?${viewQuery(view)}`);
     if (!answer.ok) {
       if (answer.status === 401 || answer.status === 403) window.location.reload();
+      if (answer.status === 400 && fallback) {
+        // A link with a period or dates the API refuses: say so, and show Today instead.
+        show($("message"), `The period in this link could not be shown: ${detailOf(answer.body)} ` +
+          "Showing Today instead.", true);
+        view = { ...DEFAULT_VIEW };
+        putViewInUrl(view, { replace: true });
+        return loadClosures({ fallback: false });
+      }
       show($("message"), `Could not load the closures: ${detailOf(answer.body)}`, true);
       return;
     }
     render(answer.body);
+    document.dispatchEvent(new CustomEvent("yam:view", {
+      detail: {
+        period: answer.body.period, start: answer.body.start, end: answer.body.end,
+        team: team(), data: answer.body,
+      },
+    }));
+  }
+
+  function showChange(element, now, before, options) {
+    const { text, direction } = board.change(now, before, options);
+    element.textContent = text;
+    element.dataset.direction = direction;
   }
 
   function render(data) {
+    shown = data;
     const entries = data.closures;
+    const previous = data.previous;
     $("total").textContent = data.total;
-    $("range").textContent = data.start === data.end ? data.start : `${data.start} – ${data.end}`;
-    $("top-closer").textContent = data.top_closer ? data.top_closer.name : "—";
-    $("top-closer-count").textContent = data.top_closer
-      ? `${data.top_closer.tickets_closed} tickets` : "No closures yet";
+    showChange($("total-change"), data.total, previous.total, { percent: true });
+    $("total-change").title = `${previous.total} in ${board.dates(previous.start, previous.end)}`;
+    $("range").textContent = board.dates(data.start, data.end);
+    $("previous").textContent =
+      `previous period ${board.dates(previous.start, previous.end)}: ${previous.total}`;
+    const tops = data.top_closers;
+    $("top-closer").textContent = tops.length ? board.joinNames(tops.map((entry) => entry.name)) : "—";
+    $("top-closer").title = tops.map((entry) => entry.name).join(", ");
+    $("top-closer-count").textContent = tops.length
+      ? board.plural(tops[0].tickets_closed, "ticket") + (tops.length > 1 ? " each" : "")
+      : "No closures yet";
     $("stale-warning").hidden = !data.stale;
     if (data.team) $("closures-heading").textContent = `Daily Ticket Closures — ${data.team.name}`;
     lastSyncedAt = data.last_synced_at ? new Date(data.last_synced_at) : null;
     renderLastSynced();
     renderChart(entries);
     renderTable(entries);
+    for (const button of section.querySelectorAll("[data-period]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.period === data.period));
+    }
+    $("range-start").value = data.start;
+    $("range-end").value = data.end;
     const exportLink = $("export-csv");
-    if (exportLink) exportLink.href = `${urls.exportUrl}?period=${encodeURIComponent(period)}`;
+    if (exportLink) exportLink.href = `${urls.exportUrl}?${viewQuery(view)}`;
   }
 
   function renderLastSynced() {
     const element = $("last-synced");
+    $("last-synced-at").textContent = lastSyncedAt
+      ? board.dateTime(lastSyncedAt, urls.timeZone) : "";
     if (!lastSyncedAt) {
       element.textContent = "never";
       return;
@@ -90,22 +166,34 @@
     element.textContent = minutes === 0 ? "just now" : minutes < 120
       ? `${minutes} minute${minutes === 1 ? "" : "s"} ago`
       : `${Math.round(minutes / 60)} hours ago`;
-    element.title = lastSyncedAt.toLocaleString();
+    element.title = board.dateTime(lastSyncedAt, urls.timeZone);
+  }
+
+  function agentClicked(entry) {
+    if (!entry || !shown) return;
+    document.dispatchEvent(new CustomEvent("yam:agent", {
+      detail: {
+        freshworks_user_id: entry.freshworks_user_id, name: entry.name,
+        start: shown.start, end: shown.end, team: team(),
+      },
+    }));
   }
 
   function renderChart(entries) {
-    const shown = entries.slice(0, CHART_AGENTS);
-    const more = entries.length - shown.length;
+    const bars = entries.slice(0, CHART_AGENTS);
+    const more = entries.length - bars.length;
+    const top = entries.length ? entries[0].tickets_closed : null;
     show($("more-agents"), more > 0 ? `and ${more} more (see the table below)` : "");
     // Bars keep a readable thickness whether 2 or 15 agents are shown.
-    $("closures-chart").parentElement.style.height = `${Math.max(200, shown.length * 40 + 60)}px`;
+    $("closures-chart").parentElement.style.height = `${Math.max(200, bars.length * 40 + 60)}px`;
     $("no-closures").hidden = entries.length > 0;
     const data = {
-      labels: shown.map((entry) => entry.name),
+      labels: bars.map((entry) => entry.name),
       datasets: [{
         label: "Tickets closed",
-        data: shown.map((entry) => entry.tickets_closed),
-        backgroundColor: shown.map((_, index) => (index === 0 ? "#f59e0b" : "#2563eb")),
+        data: bars.map((entry) => entry.tickets_closed),
+        // Every top closer's bar stands out, ties included.
+        backgroundColor: bars.map((entry) => (entry.tickets_closed === top ? "#f59e0b" : "#2563eb")),
         borderRadius: 4,
         maxBarThickness: 36,
       }],
@@ -124,6 +212,12 @@
           animation: false,
           plugins: { legend: { display: false } },
           scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
+          onClick: (event, elements) => {
+            if (elements.length) agentClicked(shown.closures[elements[0].index]);
+          },
+          onHover: (event, elements) => {
+            event.native.target.style.cursor = elements.length ? "pointer" : "default";
+          },
         },
       });
     }
@@ -135,12 +229,24 @@
     body.replaceChildren(...entries.map((entry, index) => {
       const row = document.createElement("tr");
       row.dataset.agent = entry.freshworks_user_id;
-      for (const [text, className] of [[index + 1, "num"], [entry.name, ""], [entry.tickets_closed, "num"]]) {
+      row.tabIndex = 0;
+      row.className = "agent-row";
+      const cells = [[index + 1, "num"], [entry.name, ""], [entry.tickets_closed, "num"]];
+      for (const [text, className] of cells) {
         const cell = document.createElement("td");
         cell.textContent = text;
         if (className) cell.className = className;
         row.appendChild(cell);
       }
+      const difference = document.createElement("td");
+      difference.className = "num change";
+      showChange(difference, entry.tickets_closed, entry.previous_tickets_closed);
+      difference.title = `${entry.previous_tickets_closed} in the previous period`;
+      row.appendChild(difference);
+      row.addEventListener("click", () => agentClicked(entry));
+      row.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") agentClicked(entry);
+      });
       return row;
     }));
   }
@@ -171,11 +277,21 @@
     const minutes = minutesLeft();
     button.disabled = minutes > 0;
     button.dataset.state = minutes > 0 ? "rate-limited" : "ready";
-    button.textContent = minutes > 0 ? `🕐 ${minutes} min` : "🔄";
-    const label = minutes > 0 ? `Next sync allowed in ${minutes} minutes` : "Sync now";
+    if (minutes > 0) {
+      // The clock is a static SVG (site.css), not an emoji: it shows without an emoji font.
+      const clock = document.createElement("span");
+      clock.className = "clock-icon";
+      clock.setAttribute("aria-hidden", "true");
+      button.replaceChildren(clock, ` ${minutes} min`);
+    } else {
+      button.textContent = "🔄";
+    }
+    const label = minutes > 0
+      ? `Rate limit: the next sync is allowed in ${board.plural(minutes, "minute")}` : "Sync now";
     button.title = label;
     button.setAttribute("aria-label", label);
-    $("sync-state").textContent = minutes > 0 ? `next sync in ${minutes} min` : "sync available";
+    $("sync-state").textContent = minutes > 0
+      ? `next sync in ${minutes} min (rate limit)` : "sync available";
   }
 
   async function sync(url, body) {
@@ -185,11 +301,13 @@
       const answer = await api(url, { method: "POST", body: JSON.stringify(body) });
       if (answer.ok) {
         nextSyncAt = new Date(answer.body.next_sync_at);
-        show($("message"), `Synced: ${answer.body.tickets_processed} updated tickets read in ${answer.body.api_calls} API calls.`);
+        show($("message"), `Synced: ${board.plural(answer.body.tickets_processed, "updated ticket")} ` +
+          `read in ${board.plural(answer.body.api_calls, "API call")}.`);
         await loadClosures();
       } else if (answer.status === 429 && answer.body.rate_limited) {
         nextSyncAt = new Date(answer.body.next_sync_at);
-        show($("message"), `Not synced: the next sync is allowed in ${answer.body.minutes_until_next_sync} min.`, true);
+        show($("message"), "Not synced: the rate limit allows the next sync in " +
+          `${answer.body.minutes_until_next_sync} min.`, true);
       } else if (answer.status === 429 && answer.body.in_progress) {
         show($("message"), "Another sync is running; the numbers refresh when it finishes.");
         setTimeout(loadClosures, 15000);
@@ -221,7 +339,8 @@
     }));
   }
 
-  const when = (value) => (value ? new Date(value).toLocaleString() : "—");
+  const when = (value) => board.dateTime(value, urls.timeZone);
+  const ACTIVITY_COLUMNS = ["Started", "Dates", "Trigger", "Status", "Tickets", "API calls"];
 
   async function loadAdminStats() {
     const answer = await api(urls.adminStatsUrl);
@@ -234,26 +353,31 @@
     const database = answer.body.database;
     fill($("stats-sync"), [
       ["Last sync", when(sync.last_sync_time)],
-      ["Next sync allowed", sync.next_sync_at ? when(sync.next_sync_at) : "now"],
-      ["Next scheduled sync", when(sync.next_scheduled_sync)],
+      ["Next sync allowed (rate limit)", sync.next_sync_at ? when(sync.next_sync_at) : "now"],
+      ["Next scheduled sync (schedule)", when(sync.next_scheduled_sync)],
       ["Syncs today", sync.syncs_today],
       ["Tickets processed today", sync.tickets_processed_today],
       ["Data", sync.stale ? "STALE" : "fresh"],
     ]);
     fill($("stats-database"), [
       ["Closure records", database.total_records],
-      ["Mapped users", database.mapped_users],
-      ["Unmapped agents", database.unmapped_agents],
+      // The same words as the admin's Sync statistics page; "unmapped" means no local user.
+      ["Agents linked to a local user", database.mapped_users],
+      ["Unmapped agents (closures, no local user)", database.unlinked_agents],
+      ["Agents unknown to IDs.txt and Freshservice", database.unmapped_agents],
       ["Days with data", database.days_with_data],
       ["Sync operations", database.total_sync_operations],
     ]);
     $("stats-activity").tBodies[0].replaceChildren(...answer.body.recent_activity.map((run) => {
       const row = document.createElement("tr");
-      const dates = run.first_date === run.last_date ? run.first_date : `${run.first_date} – ${run.last_date}`;
-      const cells = [when(run.started_at), dates, run.trigger, run.status, run.tickets_processed, run.api_calls];
+      const cells = [
+        when(run.started_at), board.dates(run.first_date, run.last_date), run.trigger, run.status,
+        run.tickets_processed, run.api_calls,
+      ];
       cells.forEach((text, index) => {
         const cell = document.createElement("td");
         cell.textContent = text;
+        cell.dataset.label = ACTIVITY_COLUMNS[index]; // shown beside the value on a phone
         if (index >= 4) cell.className = "num";
         if (index === 3 && run.status === "failed") {
           cell.className = "status-failed";
@@ -307,18 +431,23 @@
 
   // --- wiring --------------------------------------------------------------------------------
 
-  function selectPeriod(name) {
-    period = name;
-    localStorage.setItem("yam-period", name);
-    for (const button of section.querySelectorAll("[data-period]")) {
-      button.setAttribute("aria-pressed", String(button.dataset.period === name));
-    }
+  function selectView(aView) {
+    view = aView;
+    putViewInUrl(view);
     return loadClosures();
   }
 
   for (const button of section.querySelectorAll("[data-period]")) {
-    button.addEventListener("click", () => selectPeriod(button.dataset.period));
+    button.addEventListener("click", () => selectView({ period: button.dataset.period }));
   }
+  $("range-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    selectView({ start: $("range-start").value, end: $("range-end").value });
+  });
+  window.addEventListener("popstate", () => {
+    view = viewFromUrl();
+    loadClosures();
+  });
   // No date: the server syncs its own today (its TIME_ZONE may differ from the browser's).
   $("sync-button").addEventListener("click", () => sync(urls.syncUrl, {}));
   if (modal) {
@@ -336,6 +465,6 @@
   setInterval(() => { loadClosures(); loadSyncStatus(); }, Number(urls.refreshSeconds) * 1000);
   setInterval(() => { renderLastSynced(); renderSyncButton(); }, 30000);
 
-  selectPeriod(period).then(() => section.setAttribute("data-ready", "1"));
+  loadClosures().then(() => section.setAttribute("data-ready", "1"));
   loadSyncStatus();
 })();
