@@ -96,12 +96,12 @@ def test_the_digest_names_the_day_every_agent_the_tied_top_closers_and_both_chan
     ]
     assert digest.top_line == "Top closers: Freya Q. and Lukas C. (5 each)"
     # Monday against Friday (the workday before), not against Sunday.
-    assert (digest.day_totals.total, digest.day_totals.previous_total) == (11, 5)
-    assert digest.day_totals.previous_start == date(2026, 11, 27)
-    assert digest.day_totals.change == "▲ 6 (+120 %)"
+    assert (digest.day.total, digest.day.previous.total) == (11, 5)
+    assert digest.day.previous.start == date(2026, 11, 27)
+    assert digest.day_change == "▲ 6 (+120 %)"
     # The week so far is Monday alone, against the Monday a week before.
     assert (digest.week.start, digest.week.end) == (MONDAY, MONDAY)
-    assert (digest.week.total, digest.week.previous_total) == (11, 6)
+    assert (digest.week.total, digest.week.previous.total) == (11, 6)
     assert digest.complete
     assert digest.subject == "Ticket closures on Monday 30 November 2026: 11"
     assert "Not final" not in digest.text
@@ -124,7 +124,7 @@ def test_a_day_without_closures_says_so():
 
     assert digest.closures == []
     assert "Nobody closed a ticket." in digest.text
-    assert digest.day_totals.change == "no change"
+    assert digest.day_change == "no change"
 
 
 # --- delivery -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import requests
@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from tickets import selectors
 from tickets.dates import local_day_start, previous_workday
-from tickets.selectors import ClosureEntry
+from tickets.selectors import ClosureEntry, ClosuresSummary
 from tickets.wording import change_label, names_label
 
 logger = logging.getLogger("tickets.digest")
@@ -33,57 +33,42 @@ WEBHOOK_TIMEOUT = (5, 15)  # seconds to connect, seconds to answer
 
 
 @dataclass(frozen=True)
-class Comparison:
-    """A total over `start`..`end` and over the period before it."""
-
-    start: date
-    end: date
-    total: int
-    previous_start: date
-    previous_end: date
-    previous_total: int
-
-    @property
-    def change(self) -> str:
-        return change_label(self.total, self.previous_total)
-
-
-@dataclass(frozen=True)
 class Digest:
-    day: date
-    closures: list[ClosureEntry]
-    day_totals: Comparison  # the day against the workday before it
-    week: Comparison  # Monday to the day, against the week before up to the same weekday
-    last_synced_at: datetime | None
+    day: ClosuresSummary  # the day, compared with the workday before it
+    week: ClosuresSummary  # Monday to the day, compared with the same days a week before
 
     @property
-    def top_closers(self) -> list[ClosureEntry]:
-        if not self.closures:
-            return []
-        top = self.closures[0].tickets_closed
-        return [entry for entry in self.closures if entry.tickets_closed == top]
+    def closures(self) -> list[ClosureEntry]:
+        return self.day.closures
 
     @property
     def complete(self) -> bool:
         """Whether a sync ran after the day ended, so late closures of the day are in."""
-        return self.last_synced_at is not None and self.last_synced_at >= local_day_start(
-            self.day + timedelta(days=1)
-        )
+        synced = self.day.last_synced_at
+        return synced is not None and synced >= local_day_start(self.day.end + timedelta(days=1))
+
+    @property
+    def day_change(self) -> str:
+        return change_label(self.day.total, self.day.previous.total)
+
+    @property
+    def week_change(self) -> str:
+        return change_label(self.week.total, self.week.previous.total)
 
     @property
     def top_line(self) -> str:
         """`Top closer: Freya Q. (9)`, `Top closers: Freya Q. and Lukas C. (9 each)`."""
-        if not self.top_closers:
+        top = self.day.top_closers
+        if not top:
             return "Nobody closed a ticket."
-        count = self.top_closers[0].tickets_closed
-        if len(self.top_closers) == 1:
-            return f"Top closer: {self.top_closers[0].name} ({count})"
-        names = names_label([entry.name for entry in self.top_closers])
-        return f"Top closers: {names} ({count} each)"
+        if len(top) == 1:
+            return f"Top closer: {top[0].name} ({top[0].tickets_closed})"
+        names = names_label([entry.name for entry in top])
+        return f"Top closers: {names} ({top[0].tickets_closed} each)"
 
     @property
     def subject(self) -> str:
-        return f"Ticket closures on {self.day:%A %-d %B %Y}: {self.day_totals.total}"
+        return f"Ticket closures on {self.day.end:%A %-d %B %Y}: {self.day.total}"
 
     def context(self) -> dict[str, object]:
         return {"digest": self, "time_zone": settings.TIME_ZONE}
@@ -104,30 +89,10 @@ def default_day(*, today: date | None = None) -> date:
 
 def compose_digest(*, day: date) -> Digest:
     """The digest of `day` (in TIME_ZONE), read from the stored closures."""
-    summary = selectors.closures_for_period(start=day, end=day)
-    before = previous_workday(day)
-    week_start = day - timedelta(days=day.weekday())
+    monday = day - timedelta(days=day.weekday())
     return Digest(
-        day=day,
-        closures=summary.closures,
-        day_totals=_compare(day, day, before, before, total=summary.total),
-        week=_compare(week_start, day, week_start - timedelta(days=7), day - timedelta(days=7)),
-        last_synced_at=summary.last_synced_at,
-    )
-
-
-def _compare(
-    start: date, end: date, previous_start: date, previous_end: date, *, total: int | None = None
-) -> Comparison:
-    if total is None:
-        total = selectors.closures_for_period(start=start, end=end).total
-    return Comparison(
-        start=start,
-        end=end,
-        total=total,
-        previous_start=previous_start,
-        previous_end=previous_end,
-        previous_total=selectors.closures_for_period(start=previous_start, end=previous_end).total,
+        day=selectors.closures_for_period(start=day, end=day, period="last_workday"),
+        week=selectors.closures_for_period(start=monday, end=day, period="week"),
     )
 
 
@@ -185,10 +150,8 @@ def deliver_digest(digest: Digest, *, test: bool = False) -> list[Delivery]:
     if settings.DIGEST_WEBHOOK_URL:
         deliveries.append(_post_webhook(digest, subject=subject))
     for delivery in deliveries:
-        if delivery.ok:
-            logger.info("Digest of %s: %s", digest.day, delivery)
-        else:
-            logger.error("Digest of %s: %s", digest.day, delivery)
+        level = logging.INFO if delivery.ok else logging.ERROR
+        logger.log(level, "Digest of %s: %s", digest.day.end, delivery)
     return deliveries
 
 
