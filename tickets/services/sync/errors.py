@@ -66,6 +66,20 @@ class WorkspaceConflict(Exception):
         )
 
 
+class WorkspacesDiffer(WorkspaceConflict):
+    """Inside the sync only: the configured groups live in different workspaces and
+    FRESH_WORKSPACE_ID is empty, so the one list call cannot see them all (a SyncFailed)."""
+
+    def __init__(self, workspaces: dict[str, int | None]) -> None:
+        listed = "; ".join(f"{group} in workspace {ws}" for group, ws in workspaces.items())
+        Exception.__init__(
+            self,
+            f"The agent groups of FRESH_GROUP_ID live in different workspaces ({listed}), and "
+            "the sync lists tickets once for all of them: set FRESH_WORKSPACE_ID=0 to list "
+            "every workspace.",
+        )
+
+
 class LeaseLost(Exception):
     """Inside the sync only: another sync took the lease while this one ran (it becomes a
     SyncFailed)."""
