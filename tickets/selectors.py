@@ -44,10 +44,16 @@ class ClosureEntry:
 
 @dataclass(frozen=True)
 class Team:
-    """A team whose closures count: one Freshservice agent group of FRESH_GROUP_ID."""
+    """A team whose closures count: one Freshservice agent group of FRESH_GROUP_ID. `name` is
+    the group's name as a sync last read it, empty before."""
 
     id: int
     name: str
+
+    @property
+    def label(self) -> str:
+        """The team's name for people: the group's name, else `Group <id>` until a sync reads it."""
+        return self.name or f"Group {self.id}"
 
 
 @dataclass(frozen=True)
@@ -177,11 +183,6 @@ def team() -> Team | None:
     """The one configured team (a single-group desk) with its name; None with several, none, or
     before the first successful sync has read the name."""
     return _covered_team(teams(), None)
-
-
-def team_label(team: Team) -> str:
-    """A team's name for people: the group's name, else `Group <id>` until a sync reads it."""
-    return team.name or f"Group {team.id}"
 
 
 def top_performers(*, day: date, limit: int, team: int | None = None) -> list[ClosureEntry]:

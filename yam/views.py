@@ -13,8 +13,9 @@ from tickets import selectors
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The page renders a container; static JS draws it from the API (URLs in data- attributes)."""
-    return render(request, "dashboard.html")
+    """The page renders a container; static JS draws it from the API (URLs in data- attributes).
+    The configured teams fill the team selector (shown with more than one, SPEC §16.5)."""
+    return render(request, "dashboard.html", {"teams": selectors.teams()})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -84,7 +84,7 @@ class TeamField(serializers.IntegerField):
 def _unknown_team(data: Any, configured: list[selectors.Team]) -> str:
     if not configured:
         return f'Unknown team "{data}": no team is configured (FRESH_GROUP_ID).'
-    listed = ", ".join(f"{each.id} ({selectors.team_label(each)})" for each in configured)
+    listed = ", ".join(f"{each.id} ({each.label})" for each in configured)
     return f'Unknown team "{data}": use one of {listed}.'
 
 
@@ -163,12 +163,10 @@ class ClosureEntriesField(serializers.Field):
 
 class TeamSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="A FRESH_GROUP_ID group, the Freshservice agent group.")
-    name = serializers.SerializerMethodField(
-        help_text="The group's name in Freshservice; `Group <id>` until a sync has read it."
+    name = serializers.CharField(
+        source="label",
+        help_text="The group's name in Freshservice; `Group <id>` until a sync has read it.",
     )
-
-    def get_name(self, team: selectors.Team) -> str:
-        return selectors.team_label(team)
 
 
 class ClosuresSerializer(serializers.Serializer):

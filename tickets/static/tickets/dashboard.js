@@ -53,8 +53,14 @@
 
   // --- closures ----------------------------------------------------------------------------
 
+  // The team in the URL (`&team=`, set by teams.js), for every closures request.
+  function teamQuery() {
+    const team = new URLSearchParams(window.location.search).get("team");
+    return team ? `&team=${encodeURIComponent(team)}` : "";
+  }
+
   async function loadClosures() {
-    const answer = await api(`${urls.closuresUrl}?period=${encodeURIComponent(period)}`);
+    const answer = await api(`${urls.closuresUrl}?period=${encodeURIComponent(period)}${teamQuery()}`);
     if (!answer.ok) {
       if (answer.status === 401 || answer.status === 403) window.location.reload();
       show($("message"), `Could not load the closures: ${detailOf(answer.body)}`, true);
@@ -71,13 +77,16 @@
     $("top-closer-count").textContent = data.top_closer
       ? `${data.top_closer.tickets_closed} tickets` : "No closures yet";
     $("stale-warning").hidden = !data.stale;
-    if (data.team) $("closures-heading").textContent = `Daily Ticket Closures — ${data.team.name}`;
+    const teamName = data.team ? data.team.name : (data.teams || []).length > 1 ? "All teams" : "";
+    $("closures-heading").textContent = `Daily Ticket Closures${teamName ? ` — ${teamName}` : ""}`;
     lastSyncedAt = data.last_synced_at ? new Date(data.last_synced_at) : null;
     renderLastSynced();
     renderChart(entries);
     renderTable(entries);
     const exportLink = $("export-csv");
-    if (exportLink) exportLink.href = `${urls.exportUrl}?period=${encodeURIComponent(period)}`;
+    if (exportLink) {
+      exportLink.href = `${urls.exportUrl}?period=${encodeURIComponent(period)}${teamQuery()}`;
+    }
   }
 
   function renderLastSynced() {
@@ -319,6 +328,7 @@
   for (const button of section.querySelectorAll("[data-period]")) {
     button.addEventListener("click", () => selectPeriod(button.dataset.period));
   }
+  document.addEventListener("yam:reload", loadClosures);  // teams.js: another team was chosen
   // No date: the server syncs its own today (its TIME_ZONE may differ from the browser's).
   $("sync-button").addEventListener("click", () => sync(urls.syncUrl, {}));
   if (modal) {
