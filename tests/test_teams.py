@@ -20,8 +20,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from demo.freshservice.world import OTHER_GROUP_ID
-from tests.conftest import GROUP_ID
-from tests.freshservice_data import make_ticket
+from tests.account import answer_account
+from tests.conftest import ENDPOINT, GROUP_ID
+from tests.freshservice_data import make_group, make_ticket
 from tests.upstream import FakeFreshservice
 from tickets import selectors
 from tickets.models import ClosedTicket, FreshworksUserMapping, SyncRun, TicketClosure
@@ -438,3 +439,46 @@ def test_the_migration_backwards_sums_an_agents_day_over_the_groups(executor, se
 
     old = before.loader.project_state(BEFORE).apps.get_model("tickets", "TicketClosure")
     assert list(old.objects.values_list("freshworks_user_id", "tickets_closed")) == [(OSCAR, 5)]
+
+
+# --- the connection check -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "line", "problem"),
+    [
+        (
+            {"json": make_group(id=FACILITIES, name="Facilities")},
+            f"✓ More teams  Facilities ({FACILITIES})",
+            None,
+        ),
+        (
+            {"status_code": 404, "text": ""},
+            f"✗ More teams  {FACILITIES}: no such agent group",
+            f"Freshservice has no agent group {FACILITIES} (404 on /api/v2/groups/{FACILITIES}): "
+            "check FRESH_GROUP_ID is the id of your team's agent group in this account.",
+        ),
+        (
+            {"json": make_group(id=FACILITIES, name="Facilities", workspace_id=5)},
+            f"✓ More teams  Facilities ({FACILITIES})",
+            f"The agent groups of FRESH_GROUP_ID live in different workspaces ({DESK} (Service "
+            f"Desk) in workspace 2; {FACILITIES} (Facilities) in workspace 5), and the sync lists "
+            "tickets once for all of them: set FRESH_WORKSPACE_ID=0 to list every workspace.",
+        ),
+    ],
+)
+def test_the_connection_check_reads_every_teams_group(
+    requests_mock, fresh, manage, second, line, problem
+):
+    fresh.FRESH_GROUP_ID = (DESK, FACILITIES)
+    answer_account(requests_mock, group=make_group(name="Service Desk"))
+    requests_mock.get(f"{ENDPOINT}groups/{FACILITIES}", **second)
+
+    status, out, _ = manage("check_freshservice")
+
+    assert line in out
+    if problem is None:
+        assert status == 0, out
+    else:
+        assert status == 1
+        assert problem in out

@@ -8,11 +8,13 @@ could not run, or ran and failed, changing nothing). Each message is one line a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.conf import settings
 from django.utils import timezone
 
+from freshworks.client import Group
 from tickets.models import SyncRun
 
 
@@ -70,8 +72,8 @@ class WorkspacesDiffer(WorkspaceConflict):
     """Inside the sync only: the configured groups live in different workspaces and
     FRESH_WORKSPACE_ID is empty, so the one list call cannot see them all (a SyncFailed)."""
 
-    def __init__(self, workspaces: dict[str, int | None]) -> None:
-        listed = "; ".join(f"{group} in workspace {ws}" for group, ws in workspaces.items())
+    def __init__(self, groups: Iterable[Group]) -> None:
+        listed = "; ".join(f"{g.id} ({g.name}) in workspace {g.workspace_id}" for g in groups)
         Exception.__init__(
             self,
             f"The agent groups of FRESH_GROUP_ID live in different workspaces ({listed}), and "

@@ -113,9 +113,7 @@ def list_workspace(groups: list[Group], configured: int | None) -> int | None:
     if configured is None:
         workspaces = {group.workspace_id for group in groups}
         if len(workspaces) > 1:
-            raise WorkspacesDiffer(
-                {f"{group.id} ({group.name})": group.workspace_id for group in groups}
-            )
+            raise WorkspacesDiffer(groups)
         return groups[0].workspace_id
     for group in groups:
         if configured != ALL_WORKSPACES and group.workspace_id not in (None, configured):
