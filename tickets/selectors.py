@@ -179,12 +179,6 @@ def _covered_team(configured: list[Team], team: int | None) -> Team | None:
     return covered if covered is not None and covered.name else None
 
 
-def team() -> Team | None:
-    """The one configured team (a single-group desk) with its name; None with several, none, or
-    before the first successful sync has read the name."""
-    return _covered_team(teams(), None)
-
-
 def top_performers(*, day: date, limit: int, team: int | None = None) -> list[ClosureEntry]:
     """The `limit` agents who closed the most tickets on `day` (in `team`, or in every team)."""
     return _ranked(_closed_per_agent(day, day, team))[:limit]
