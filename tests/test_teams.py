@@ -144,14 +144,19 @@ def test_the_group_names_are_read_once_a_day_for_each_team(upstream):
     ]
 
 
-def test_a_ticket_moved_between_two_teams_moves_its_closure(upstream):
-    sync()
-    moved = closed(1, "2026-11-26T09:00:00Z", OSCAR, FACILITIES)
+def move_then_sync_an_hour_later(upstream, ticket: dict, group: int) -> None:
+    """`ticket` put into `group` at 12:30 UTC, then today synced at 13:00."""
+    moved = closed(ticket["id"], ticket["stats"]["resolved_at"], ticket["responder_id"], group)
     moved["updated_at"] = "2026-11-26T12:30:00Z"
     upstream.put(moved)
-
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         sync(first=TODAY, last=TODAY)
+
+
+def test_a_ticket_moved_between_two_teams_moves_its_closure(upstream):
+    sync()
+
+    move_then_sync_an_hour_later(upstream, upstream.tickets[1], FACILITIES)
 
     assert ClosedTicket.objects.get(ticket_id=1).group_id == FACILITIES
     assert per_agent(DESK) == {OSCAR: 2, AJ: 1}
@@ -161,12 +166,8 @@ def test_a_ticket_moved_between_two_teams_moves_its_closure(upstream):
 
 def test_a_ticket_moved_to_a_group_not_configured_stops_counting(upstream):
     sync()
-    moved = closed(5, "2026-11-26T10:00:00Z", OSCAR, ELSEWHERE)
-    moved["updated_at"] = "2026-11-26T12:30:00Z"
-    upstream.put(moved)
 
-    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
-        sync(first=TODAY, last=TODAY)
+    move_then_sync_an_hour_later(upstream, upstream.tickets[5], ELSEWHERE)
 
     assert not ClosedTicket.objects.filter(ticket_id=5).exists()
     assert per_agent(FACILITIES) == {COLE: 2}
