@@ -162,7 +162,8 @@ def closures_for_period(*, start: date, end: date, team: int | None = None) -> C
 
 def teams() -> list[Team]:
     """Every configured team, in FRESH_GROUP_ID's order, with the name a sync last read from
-    Freshservice (`Group <id>` before one has read it): one query."""
+    Freshservice (empty before one has read it; `Team.label` then says `Group <id>`): one
+    query."""
     group_ids = freshservice_config().group_ids
     names = dict(
         FreshserviceGroup.objects.filter(group_id__in=group_ids).values_list("group_id", "name")
