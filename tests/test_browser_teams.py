@@ -12,15 +12,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests import test_browser
-from tests.test_browser import DESKTOP, PHONE, SCREENSHOTS, table_rows
+from tests.conftest import DESKTOP, PHONE, SCREENSHOTS
+from tests.test_browser import table_rows
 from tickets.models import FreshserviceGroup, FreshworksUserMapping, SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# tests/test_browser.py's fixtures: one Chromium, pages logged in on the live site.
-browser = test_browser.browser
-open_page = test_browser.open_page
 
 DESK, FACILITIES = 18000294963, 18000295127
 AGENTS = {1001: "Oscar S.", 1002: "AJ Thompson", 1003: "Cole O'Grady"}
