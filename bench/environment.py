@@ -191,7 +191,7 @@ def stand_in(clock: Clock, *, agents: int, days: int) -> Iterator[StandIn]:
             FreshserviceConfig.from_settings(),
             api_key=API_KEY,
             endpoint=server.endpoint,
-            group_id=world.group_id,
+            group_ids=(world.group_id,),
             workspace_id=None,
             demo=True,  # the stand-in listens on plain loopback HTTP, as in demo mode
         )

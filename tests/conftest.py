@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.management import execute_from_command_line
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from freshworks.client import FreshserviceClient
 
@@ -126,10 +129,12 @@ def superuser(db) -> User:
     return User.objects.create_superuser("sue.super", password="pw")
 
 
-# --- Tests that need PostgreSQL or Chromium: deselected (not skipped) without them --------------
-# In CI (CI set) nothing may be left out or skipped: .ci/run provides both.
+# --- Chromium (Playwright): one browser for the session, shared by every browser test file ---
+# Screenshots (desktop 1920x1080, phone 390x844) land in test-artifacts/screenshots/.
 
-CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -142,17 +147,41 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the session, shared by every browser test module (Playwright's
-    sync API allows one running instance per thread)."""
-    from playwright.sync_api import sync_playwright
-
+def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """A new browser page on the live site, at a viewport size, logged in as `user`."""
+    contexts = []
+
+    def open_(user, viewport=DESKTOP) -> Page:
+        context = browser.new_context(viewport=viewport, base_url=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/")
+        expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", "pw")
+        page.click("button[type=submit]")
+        expect(page.locator("#ticket-closures")).to_have_attribute("data-ready", "1")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+# --- Tests that need PostgreSQL or Chromium: deselected (not skipped) without them --------------
+# In CI (CI set) nothing may be left out or skipped: .ci/run provides both.
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from demo import bootstrap as demo_service
-from demo.bootstrap import DEMO_GROUP_ID, start_demo
+from demo.bootstrap import DEMO_GROUP_ID, DEMO_GROUP_IDS, start_demo
 from tests.servers import free_port
 from tickets.freshservice_config import freshservice_config
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
@@ -72,7 +72,11 @@ def start(demo_settings, tmp_path, frozen_now):
 def closure_counts(first: date, last: date) -> dict[date, dict[int, int]]:
     counts: dict[date, dict[int, int]] = {}
     for row in TicketClosure.objects.filter(date__range=(first, last)):
-        counts.setdefault(row.date, {})[row.freshworks_user_id] = row.tickets_closed
+        per_agent = counts.setdefault(row.date, {})
+        # An agent's day in both demo teams is two rows.
+        per_agent[row.freshworks_user_id] = per_agent.get(row.freshworks_user_id, 0) + (
+            row.tickets_closed
+        )
     return counts
 
 
@@ -95,7 +99,9 @@ def test_the_first_start_backfills_30_days_through_the_real_client(
     assert run.api_calls == site.server.calls - agent_list_calls >= 10
     truth = {
         day: per_agent
-        for day, per_agent in site.world.expected_closures(now=frozen_now).items()
+        for day, per_agent in site.world.expected_closures(
+            now=frozen_now, groups=DEMO_GROUP_IDS
+        ).items()
         if first <= day <= today
     }
     assert closure_counts(first, today) == truth
@@ -119,6 +125,7 @@ def test_the_sync_uses_the_stand_in_while_the_demo_runs_and_the_settings_stay(
     assert config.api_key == site.server.api.api_key
     assert len(config.api_key) >= 30
     assert config.group_id == DEMO_GROUP_ID == 18000294963
+    assert config.group_ids == DEMO_GROUP_IDS == (18000294963, 18000295127)  # two teams
     assert config.ids_file == str(tmp_path / "var" / "demo-IDs.txt")
     # The names come from the stand-in's agent list: no IDs.txt is written.
     assert not (tmp_path / "var" / "demo-IDs.txt").exists()

@@ -62,6 +62,10 @@ def test_debug_runs_without_a_secret_key():
         ("FRESH_TIMEOUT_SECONDS", "0"),
         ("FRESH_MAX_WAIT_SECONDS", "-1"),
         ("FRESH_GROUP_ID", "group-a"),
+        ("FRESH_GROUP_ID", "18000294963,ops"),
+        ("FRESH_GROUP_ID", "18000294963,,18000295127"),
+        ("FRESH_GROUP_ID", "18000294963,18000294963"),
+        ("FRESH_GROUP_ID", "0"),
         ("FRESH_WORKSPACE_ID", "x"),
         ("FRESH_CLOSED_STATUSES", "resolved,closed"),
         ("FRESH_ENDPOINT", "acme.freshservice.com"),
@@ -87,6 +91,22 @@ def test_a_malformed_value_stops_start_up_naming_the_variable(variable, value):
     assert loaded.returncode != 0
     assert "ImproperlyConfigured" in loaded.stderr
     assert variable in loaded.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("value", "groups"),
+    [
+        ("18000294963", "(18000294963,)"),
+        (" 18000294963 , 18000295127 ", "(18000294963, 18000295127)"),
+        (None, "()"),
+    ],
+)
+def test_fresh_group_id_is_one_group_or_several_separated_by_commas(value, groups):
+    code = "import django; django.setup(); from django.conf import settings as s; "
+    loaded = load_settings(code + "print(s.FRESH_GROUP_ID)", FRESH_GROUP_ID=value)
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == groups
 
 
 def test_the_group_is_required_once_an_api_key_is_set():

@@ -3,8 +3,9 @@
 - `FakeFreshservice`: the stand-in's API behind requests-mock at the configured ENDPOINT, over a
   world of tickets the test puts in by hand. It counts the calls, records every `updated_since`
   it was asked for, may fail on a page, and lets a test act just before each answer. The team's
-  group (GROUP_ID, "Service Desk") lives in the primary workspace unless a test moves it
-  (`move_group`) or removes it (`remove_group`, answering 404). Its agent list is empty unless a
+  group (GROUP_ID, "Service Desk") and a second one (OTHER_GROUP_ID, "Facilities": a second team
+  where a test configures it, SPEC §16.5) live in the primary workspace unless a test moves one
+  (`move_group`) or removes one (`remove_group`, answering 404). Its agent list is empty unless a
   test puts agents (`put_agents`); `agent_calls` counts its requests apart from `calls`.
 - `serve_stand_in`: a generated world served over loopback HTTP, with faults, for the tests that
   drive the real client through sockets (timeouts, dropped connections, other processes).
@@ -68,13 +69,13 @@ class FakeFreshservice:
         """Add or replace tickets (as the vendor would return them)."""
         self.world.put(*tickets)
 
-    def move_group(self, workspace_id: int) -> None:
-        """Put the team's group in workspace `workspace_id` (tickets keep their own)."""
-        self.world.groups[GROUP_ID].workspace_id = workspace_id
+    def move_group(self, workspace_id: int, group_id: int = GROUP_ID) -> None:
+        """Put a group in workspace `workspace_id` (tickets keep their own)."""
+        self.world.groups[group_id].workspace_id = workspace_id
 
-    def remove_group(self) -> None:
-        """The account has no group GROUP_ID any more: `groups/{GROUP_ID}` answers 404."""
-        del self.world.groups[GROUP_ID]
+    def remove_group(self, group_id: int = GROUP_ID) -> None:
+        """The account has no group `group_id` any more: `groups/{group_id}` answers 404."""
+        del self.world.groups[group_id]
 
     @property
     def list_calls(self) -> int:

@@ -13,20 +13,22 @@ which serve the same stand-in, do).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
 
 @dataclass(frozen=True)
 class FreshserviceConfig:
-    """The Freshservice account, the group whose closures count, and the client's limits."""
+    """The Freshservice account, the groups whose closures count (each a team, SPEC §16.5),
+    and the client's limits."""
 
     api_key: str = field(repr=False)
     endpoint: str
-    group_id: int | None
+    group_ids: tuple[int, ...]
     workspace_id: int | None
     closed_statuses: tuple[int, ...]
     timeout: float
@@ -40,7 +42,7 @@ class FreshserviceConfig:
         return cls(
             api_key=settings.FRESH_API,
             endpoint=settings.FRESH_ENDPOINT,
-            group_id=settings.FRESH_GROUP_ID,
+            group_ids=group_ids(settings.FRESH_GROUP_ID),
             workspace_id=settings.FRESH_WORKSPACE_ID,
             closed_statuses=tuple(settings.FRESH_CLOSED_STATUSES),
             timeout=settings.FRESH_TIMEOUT_SECONDS,
@@ -49,6 +51,22 @@ class FreshserviceConfig:
             demo=bool(settings.DEMO_MODE),
             budget_reserve=settings.FRESH_BUDGET_RESERVE,
         )
+
+    @property
+    def group_id(self) -> int | None:
+        """The first configured group (the one group of a single-team desk); None without one."""
+        return self.group_ids[0] if self.group_ids else None
+
+
+def group_ids(value: Any) -> tuple[int, ...]:
+    """FRESH_GROUP_ID as a tuple: settings parse it to one; a test or an older caller may
+    still set a single id, or None for none."""
+    if value is None:
+        return ()
+    if isinstance(value, int):
+        return (value,)
+    assert isinstance(value, Iterable)
+    return tuple(int(group) for group in value)
 
 
 _lock = threading.Lock()

@@ -11,6 +11,13 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from tickets.dates import dates_label
+from tickets.freshservice_config import freshservice_config
+
+
+def default_group_id() -> int:
+    """The group of a row made without one (by hand: the shell, tests): the first configured
+    group, 0 when none is. The sync always names the ticket's own group."""
+    return freshservice_config().group_id or 0
 
 
 class TicketStatus(models.IntegerChoices):
@@ -24,7 +31,8 @@ class TicketStatus(models.IntegerChoices):
 
 
 class ClosedTicket(models.Model):
-    """A Freshservice ticket that, in the latest data fetched, counts as closed in the group.
+    """A Freshservice ticket that, in the latest data fetched, counts as closed in one of the
+    configured groups (the one in `group_id`).
 
     The daily counts are derived from these rows, which makes every sync idempotent and lets a
     reopened ticket (or one moved to another group) be removed.
@@ -32,6 +40,10 @@ class ClosedTicket(models.Model):
 
     ticket_id = models.BigIntegerField(unique=True)
     responder_id = models.BigIntegerField()
+    group_id = models.BigIntegerField(
+        default=default_group_id,
+        help_text="The configured agent group (team) the ticket is in: one ticket, one group",
+    )
     status = models.PositiveSmallIntegerField()
     closed_at = models.DateTimeField(help_text="resolved_at, else closed_at, else updated_at (UTC)")
     closure_date = models.DateField(help_text="closed_at as a calendar day in TIME_ZONE")
@@ -61,7 +73,8 @@ def status_label(status: int) -> str:
 
 
 class TicketClosure(models.Model):
-    """Tickets closed by one agent on one day, recomputed from ClosedTicket (never incremented)."""
+    """Tickets closed by one agent on one day in one group (team), recomputed from ClosedTicket
+    (never incremented). An agent who works in two configured groups has a row for each."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -72,6 +85,9 @@ class TicketClosure(models.Model):
     )
     freshworks_user_id = models.BigIntegerField(verbose_name="Freshservice agent ID")
     date = models.DateField()
+    group_id = models.BigIntegerField(
+        default=default_group_id, help_text="The agent group (team) of the tickets counted"
+    )
     tickets_closed = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -80,14 +96,18 @@ class TicketClosure(models.Model):
         ordering = ["-date", "-tickets_closed"]
         constraints = [
             models.UniqueConstraint(
-                fields=["freshworks_user_id", "date"], name="ticketclosure_unique_agent_date"
+                fields=["freshworks_user_id", "date", "group_id"],
+                name="ticketclosure_unique_agent_date_group",
             ),
         ]
         # Read by every period query of the dashboard and API (a date range over all agents).
         indexes = [models.Index(fields=["date"], name="ticketclosure_date")]
 
     def __str__(self) -> str:
-        return f"{self.freshworks_user_id} closed {self.tickets_closed} on {self.date}"
+        return (
+            f"{self.freshworks_user_id} closed {self.tickets_closed} on {self.date} "
+            f"in group {self.group_id}"
+        )
 
 
 def agent_display_name(

@@ -1,11 +1,16 @@
-"""Reads: closure counts per agent and the state of the sync."""
+"""Reads: closure counts per agent and the state of the sync.
+
+Every closures read takes `team`: a configured group id (SPEC §16.5), or None for all configured
+groups. An agent who closed tickets in two teams is summed over them; a ticket is in one group
+only, so nothing counts twice.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -50,10 +55,16 @@ class PeriodTotal:
 
 @dataclass(frozen=True)
 class Team:
-    """The team whose closures count: its Freshservice agent group (FRESH_GROUP_ID)."""
+    """A team whose closures count: one Freshservice agent group of FRESH_GROUP_ID. `name` is
+    the group's name as a sync last read it, empty before."""
 
     id: int
     name: str
+
+    @property
+    def label(self) -> str:
+        """The team's name for people: the group's name, else `Group <id>` until a sync reads it."""
+        return self.name or f"Group {self.id}"
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,11 @@ class ClosuresSummary:
     closures: list[ClosureEntry]
     previous: PeriodTotal
     last_synced_at: datetime | None
+    # The team the answer covers (the one asked for, or the only one configured), None when it
+    # spans several teams or before a sync has read the group's name; `teams`: every configured
+    # team (SPEC §16.5).
     team: Team | None = None
+    teams: list[Team] = field(default_factory=list)
 
     @property
     def top_closer(self) -> ClosureEntry | None:
@@ -131,9 +146,18 @@ def _ranked(counts: dict[int, int], previous: dict[int, int] | None = None) -> l
     return entries
 
 
-def _closed_per_agent(start: date, end: date) -> dict[int, int]:
+def team_closures(team: int | None = None) -> QuerySet[TicketClosure]:
+    """TicketClosure rows of `team` (a group id), or of every configured group when None (every
+    stored row when no group is configured). The one place the team filter is written."""
+    groups = (team,) if team is not None else freshservice_config().group_ids
+    closures = TicketClosure.objects.all()
+    return closures.filter(group_id__in=groups) if groups else closures
+
+
+def _closed_per_agent(start: date, end: date, team: int | None = None) -> dict[int, int]:
     return dict(
-        TicketClosure.objects.filter(date__range=(start, end))
+        team_closures(team)
+        .filter(date__range=(start, end))
         .values("freshworks_user_id")
         .annotate(closed=Sum("tickets_closed"))
         .values_list("freshworks_user_id", "closed")
@@ -141,12 +165,14 @@ def _closed_per_agent(start: date, end: date) -> dict[int, int]:
 
 
 def _closed_per_agent_in_both(
-    period: tuple[date, date], previous: tuple[date, date]
+    period: tuple[date, date], previous: tuple[date, date], team: int | None
 ) -> tuple[dict[int, int], dict[int, int]]:
-    """Closures per agent in `period` and in `previous`, in one query."""
+    """Closures per agent in `period` and in `previous` (of `team`, see `team_closures`), in one
+    query."""
     in_period, in_previous = Q(date__range=period), Q(date__range=previous)
     rows = (
-        TicketClosure.objects.filter(in_period | in_previous)
+        team_closures(team)
+        .filter(in_period | in_previous)
         .values("freshworks_user_id")
         .annotate(
             closed=Sum("tickets_closed", filter=in_period),
@@ -164,13 +190,17 @@ def _closed_per_agent_in_both(
     return now, before
 
 
-def closures_for_period(*, start: date, end: date, period: str | None = None) -> ClosuresSummary:
-    """Closures per agent from `start` to `end` inclusive, most closures first, then by name,
-    compared with the period before (`dates.previous_period`; `period` names a `week` or `month`
-    so that it compares with the previous calendar one). Agents with closures only in the
-    previous period count in its total but are not listed. 4 queries, whatever the agents."""
+def closures_for_period(
+    *, start: date, end: date, period: str | None = None, team: int | None = None
+) -> ClosuresSummary:
+    """Closures per agent from `start` to `end` inclusive, of one `team` (group id) or of every
+    configured team when None, most closures first, then by name, compared with the period
+    before (`dates.previous_period`; `period` names a `week` or `month` so that it compares with
+    the previous calendar one). Agents with closures only in the previous period count in its
+    total but are not listed. 4 queries, whatever the agents."""
     previous = previous_period(start=start, end=end, period=period)
-    counts, before = _closed_per_agent_in_both((start, end), previous)
+    counts, before = _closed_per_agent_in_both((start, end), previous, team)
+    configured = teams()
     return ClosuresSummary(
         start=start,
         end=end,
@@ -178,25 +208,34 @@ def closures_for_period(*, start: date, end: date, period: str | None = None) ->
         closures=_ranked(counts, before),
         previous=PeriodTotal(start=previous[0], end=previous[1], total=sum(before.values())),
         last_synced_at=watermark(),
-        team=team(),
+        team=_covered_team(configured, team),
+        teams=configured,
     )
 
 
-def team() -> Team | None:
-    """The configured group with the name a sync last read from Freshservice; None before the
-    first successful sync has read it (SPEC §14.2)."""
-    group_id = freshservice_config().group_id
-    if group_id is None:
-        return None
-    name = (
-        FreshserviceGroup.objects.filter(group_id=group_id).values_list("name", flat=True).first()
+def teams() -> list[Team]:
+    """Every configured team, in FRESH_GROUP_ID's order, with the name a sync last read from
+    Freshservice (empty before one has read it; `Team.label` then says `Group <id>`): one
+    query."""
+    group_ids = freshservice_config().group_ids
+    names = dict(
+        FreshserviceGroup.objects.filter(group_id__in=group_ids).values_list("group_id", "name")
     )
-    return Team(id=group_id, name=name) if name is not None else None
+    return [Team(id=group_id, name=names.get(group_id, "")) for group_id in group_ids]
 
 
-def top_performers(*, day: date, limit: int) -> list[ClosureEntry]:
-    """The `limit` agents who closed the most tickets on `day`."""
-    return _ranked(_closed_per_agent(day, day))[:limit]
+def _covered_team(configured: list[Team], team: int | None) -> Team | None:
+    """The team an answer covers: `team`, or the only configured one; None when it spans
+    several or before a sync has read its name (SPEC §14.2)."""
+    if team is None and len(configured) == 1:
+        team = configured[0].id
+    covered = next((each for each in configured if each.id == team), None)
+    return covered if covered is not None and covered.name else None
+
+
+def top_performers(*, day: date, limit: int, team: int | None = None) -> list[ClosureEntry]:
+    """The `limit` agents who closed the most tickets on `day` (in `team`, or in every team)."""
+    return _ranked(_closed_per_agent(day, day, team))[:limit]
 
 
 @dataclass(frozen=True)
@@ -208,17 +247,21 @@ class ClosureRow:
     tickets_closed: int
 
 
-def closure_rows(*, start: date, end: date) -> list[ClosureRow]:
-    """One row per agent per day with closures, by day, then most closures, then name."""
-    return closure_rows_of(TicketClosure.objects.filter(date__range=(start, end)))
+def closure_rows(*, start: date, end: date, team: int | None = None) -> list[ClosureRow]:
+    """One row per agent per day with closures (in `team`, or summed over every team), by day,
+    then most closures, then name."""
+    return closure_rows_of(team_closures(team).filter(date__range=(start, end)))
 
 
 def closure_rows_of(closures: QuerySet[TicketClosure]) -> list[ClosureRow]:
-    """`closures` (with at least one ticket) as export rows, in the order of `closure_rows`."""
+    """`closures` (with at least one ticket) as export rows, in the order of `closure_rows`:
+    an agent's rows of one day in several groups make one row."""
     rows = list(
         closures.filter(tickets_closed__gt=0)
         .order_by()
-        .values_list("date", "freshworks_user_id", "tickets_closed")
+        .values("date", "freshworks_user_id")
+        .annotate(closed=Sum("tickets_closed"))
+        .values_list("date", "freshworks_user_id", "closed")
     )
     agents = _agents({agent_id for _, agent_id, _ in rows})
     result = [
@@ -415,9 +458,10 @@ class ClosureStats:
         return round(self.total_tickets_closed / workdays, 2) if workdays else 0.0
 
 
-def closure_stats() -> ClosureStats:
-    """Totals over everything stored."""
-    totals = TicketClosure.objects.filter(tickets_closed__gt=0).aggregate(
+def closure_stats(*, team: int | None = None) -> ClosureStats:
+    """Totals over everything stored, of `team` or of every configured team."""
+    closures = team_closures(team)
+    totals = closures.filter(tickets_closed__gt=0).aggregate(
         total=Sum("tickets_closed"),
         days=Count("date", distinct=True),
         agents=Count("freshworks_user_id", distinct=True),
@@ -425,7 +469,7 @@ def closure_stats() -> ClosureStats:
         last=Max("date"),
     )
     best = (
-        TicketClosure.objects.values("date")
+        closures.values("date")
         .annotate(closed=Sum("tickets_closed"))
         .order_by("-closed", "-date")
         .first()

@@ -69,6 +69,19 @@ def _int_list(raw: str) -> tuple[int, ...]:
     return values
 
 
+def _group_ids(raw: str) -> tuple[int, ...]:
+    """FRESH_GROUP_ID: one agent group id, or several separated by commas (SPEC §16.5)."""
+    parts = [part.strip() for part in raw.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise ValueError(
+            "expected agent group ids separated by commas, e.g. 18000294963,18000295127"
+        )
+    ids = tuple(int(part) for part in parts)
+    if len(set(ids)) != len(ids):
+        raise ValueError("a group is listed twice")
+    return ids
+
+
 def _time_zone(raw: str) -> str:
     try:
         zoneinfo.ZoneInfo(raw)
@@ -317,7 +330,8 @@ SPECTACULAR_SETTINGS = {
 
 FRESH_API = _setting("FRESH_API", str, "")
 FRESH_ENDPOINT = _setting("FRESH_ENDPOINT", _endpoint, "")
-FRESH_GROUP_ID = _setting("FRESH_GROUP_ID", _positive_int, None)
+# The agent groups whose closures count, each a team (SPEC §16.5); empty when not configured.
+FRESH_GROUP_ID: tuple[int, ...] = _setting("FRESH_GROUP_ID", _group_ids, ())
 FRESH_WORKSPACE_ID = _setting("FRESH_WORKSPACE_ID", _non_negative_int, None)
 FRESH_CLOSED_STATUSES = _setting("FRESH_CLOSED_STATUSES", _int_list, (4, 5))
 FRESH_IDS_FILE = _setting("FRESH_IDS_FILE", str, str(BASE_DIR / "freshworks" / "IDs.txt"))
@@ -333,10 +347,11 @@ REPAIR_DAYS = _setting("REPAIR_DAYS", _days, 7)
 LOG_FILE = _setting("LOG_FILE", str, "")
 DEMO_MODE = _setting("DEMO_MODE", _bool, False)
 
-if FRESH_API and FRESH_GROUP_ID is None:
+if FRESH_API and not FRESH_GROUP_ID:
     raise ImproperlyConfigured(
         "FRESH_GROUP_ID is not set. It is required once FRESH_API is set: it names the "
-        "Freshservice agent group whose closures count (a number such as 18000294963)."
+        "Freshservice agent group whose closures count (a number such as 18000294963; several "
+        "groups separated by commas)."
     )
 
 # --- The daily digest (SPEC §18): by email to DIGEST_TO and/or to a chat webhook --------------

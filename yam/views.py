@@ -17,7 +17,8 @@ from tickets.dates import previous_workday
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The page renders a container; static JS draws it from the API (URLs in data- attributes)."""
+    """The page renders a container; static JS draws it from the API (URLs in data- attributes).
+    The configured teams fill the team selector (shown with more than one, SPEC §16.5)."""
     today = timezone.localdate()
     return render(
         request,
@@ -26,6 +27,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             # "Previous workday" only where it is not yesterday (on a Monday: Friday).
             "show_last_workday": previous_workday(today) != today - timedelta(days=1),
             "time_zone": settings.TIME_ZONE,
+            "teams": selectors.teams(),
         },
     )
 

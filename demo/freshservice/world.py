@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 DEFAULT_GROUP_ID = 18000294963
 DEFAULT_GROUP_NAME = "Service Desk"
-OTHER_GROUP_ID = 18000295127  # another team's group: its closures never count
+OTHER_GROUP_ID = 18000295127  # another team's group: counts only where configured (the demo)
 OTHER_GROUP_NAME = "Facilities"
 # The account's primary workspace: the only one a list call without workspace_id shows, and the
 # one a ticket without a `workspace_id` belongs to. 0 asks for all workspaces.
@@ -526,14 +526,20 @@ class World:
         return "\n".join(lines) + "\n"
 
     def expected_closures(
-        self, *, now: datetime, statuses: tuple[int, ...] = (4, 5)
+        self,
+        *,
+        now: datetime,
+        statuses: tuple[int, ...] = (4, 5),
+        groups: tuple[int, ...] | None = None,
     ) -> dict[date, dict[int, int]]:
-        """The answer key: closures per local day per agent at `now`, counted as SPEC §5 does."""
+        """The answer key: closures per local day per agent at `now`, counted as SPEC §5 does,
+        over the `groups` that count (default the team's group alone)."""
+        counting_groups = groups or (self.group_id,)
         counts: dict[date, dict[int, int]] = {}
         for ticket in self.visible_tickets(now=now):
             stats = ticket["stats"]
             if (
-                ticket["group_id"] != self.group_id
+                ticket["group_id"] not in counting_groups
                 or ticket["status"] not in statuses
                 or ticket["responder_id"] is None
             ):
@@ -655,7 +661,8 @@ class _Generator:
         team = len(self.agents)
         scale = 1 if weekend else max(1, team // 4)
         for _ in range(rng.randint(0, 3) * scale):
-            # Another group's work, sometimes by one of ours: never counts here.
+            # Another group's work, sometimes by one of ours: counts for that group's team only
+            # where it is configured too (the demo counts both, SPEC §16.5).
             responder = (
                 rng.choice(self.agents).id
                 if rng.random() < 0.3

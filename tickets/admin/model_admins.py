@@ -151,6 +151,7 @@ class ClosedTicketAdmin(AgentColumnsMixin, SyncedDataAdmin):
         "ticket_id",
         "agent",
         "responder_id",
+        "group_id",
         "status_name",
         "closed_at",
         "closure_date",
@@ -172,7 +173,7 @@ class ClosedTicketAdmin(AgentColumnsMixin, SyncedDataAdmin):
 @admin.register(TicketClosure)
 class TicketClosureAdmin(AgentColumnsMixin, ForceSyncMixin, SyncedDataAdmin):
     sync_date_field = "date"
-    list_display = ["date", "agent", "freshworks_user_id", "user", "tickets_closed"]
+    list_display = ["date", "agent", "freshworks_user_id", "group_id", "user", "tickets_closed"]
     list_filter = ["date", AgentFilter, MappedFilter]
     list_select_related = ["user"]
     search_fields = [

@@ -56,6 +56,46 @@ class PeriodQuerySerializer(serializers.Serializer):
         return {"period": "custom", "start": start, "end": end}
 
 
+class TeamField(serializers.IntegerField):
+    """`team`: one of the configured agent groups (FRESH_GROUP_ID, SPEC §16.5); absent means
+    every configured team. Anything else is a 400 naming the teams there are."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            "A team: the id of one of the configured agent groups (FRESH_GROUP_ID). "
+            "Default: every configured team.",
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int | None:  # type: ignore[override]
+        if data == "":  # `?team=`: every team, as without it
+            return None
+        configured = selectors.teams()
+        try:
+            team = super().to_internal_value(data)
+        except serializers.ValidationError:
+            team = None
+        if team is None or team not in {each.id for each in configured}:
+            raise serializers.ValidationError(_unknown_team(data, configured))
+        return team
+
+
+def _unknown_team(data: Any, configured: list[selectors.Team]) -> str:
+    if not configured:
+        return f'Unknown team "{data}": no team is configured (FRESH_GROUP_ID).'
+    listed = ", ".join(f"{each.id} ({each.label})" for each in configured)
+    return f'Unknown team "{data}": use one of {listed}.'
+
+
+class TeamQuerySerializer(serializers.Serializer):
+    """The `team` query parameter of every closures-like endpoint: validate it with this
+    serializer beside the endpoint's own (`validated_data.get("team")` is an id or None)."""
+
+    team = TeamField()
+
+
 class DateQuerySerializer(serializers.Serializer):
     date = DateParam(required=False, help_text="YYYY-MM-DD; default today (TIME_ZONE).")
 
@@ -138,8 +178,11 @@ class PeriodTotalSerializer(serializers.Serializer):
 
 
 class TeamSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text="FRESH_GROUP_ID, the Freshservice agent group.")
-    name = serializers.CharField(help_text="The group's name in Freshservice.")
+    id = serializers.IntegerField(help_text="A FRESH_GROUP_ID group, the Freshservice agent group.")
+    name = serializers.CharField(
+        source="label",
+        help_text="The group's name in Freshservice; `Group <id>` until a sync has read it.",
+    )
 
 
 class ClosuresSerializer(serializers.Serializer):
@@ -166,8 +209,11 @@ class ClosuresSerializer(serializers.Serializer):
         help_text="True when two scheduled syncs in a row passed without a successful sync."
     )
     team = TeamSerializer(
-        allow_null=True, help_text="The team's agent group; null until a sync has read it."
+        allow_null=True,
+        help_text="The team the answer covers (the one asked for with `team=`, or the only one "
+        "configured); null when it spans several teams or until a sync has read the group.",
     )
+    teams = TeamSerializer(many=True, help_text="Every configured team (FRESH_GROUP_ID).")
 
 
 class SyncStatusSerializer(serializers.Serializer):

@@ -69,24 +69,29 @@ class CSVRenderer(BaseRenderer):
 class TicketsViewSet(viewsets.ViewSet):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Closures for today", responses=s.ClosuresSerializer)
+    @extend_schema(
+        summary="Closures for today",
+        parameters=[s.TeamQuerySerializer],
+        responses={200: s.ClosuresSerializer, 400: OpenApiTypes.OBJECT},
+    )
     @action(detail=False, methods=["get"], url_path="closures/today")
     def closures_today(self, request: Request) -> Response:
         today = timezone.localdate()
-        return self._closures("today", today, today)
+        return self._closures("today", today, today, team=_team(request))
 
     @extend_schema(
         summary="Closures for a period or a date range",
-        parameters=[s.PeriodQuerySerializer],
+        parameters=[s.PeriodQuerySerializer, s.TeamQuerySerializer],
         responses={200: s.ClosuresSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"], url_path="closures/period")
     def closures_period(self, request: Request) -> Response:
+        team = _team(request)
         query = _valid(s.PeriodQuerySerializer, request.query_params)
-        return self._closures(query["period"], query["start"], query["end"])
+        return self._closures(query["period"], query["start"], query["end"], team=team)
 
-    def _closures(self, period: str, start, end) -> Response:
-        summary = selectors.closures_for_period(start=start, end=end, period=period)
+    def _closures(self, period: str, start, end, *, team: int | None) -> Response:
+        summary = selectors.closures_for_period(start=start, end=end, period=period, team=team)
         answer = {
             "period": period,
             **vars(summary),
@@ -98,7 +103,7 @@ class TicketsViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="Closures as CSV: one row per agent per day",
-        parameters=[s.PeriodQuerySerializer],
+        parameters=[s.PeriodQuerySerializer, s.TeamQuerySerializer],
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV"),
             400: OpenApiTypes.OBJECT,
@@ -111,10 +116,12 @@ class TicketsViewSet(viewsets.ViewSet):
         renderer_classes=[JSONRenderer, CSVRenderer],
     )
     def closures_export(self, request: Request) -> StreamingHttpResponse:
+        team = _team(request)
         query = _valid(s.PeriodQuerySerializer, request.query_params)
+        in_team = f"-team-{team}" if team is not None else ""
         return closures_csv_response(
-            selectors.closure_rows(start=query["start"], end=query["end"]),
-            filename=f"closures-{query['start']}-{query['end']}.csv",
+            selectors.closure_rows(start=query["start"], end=query["end"], team=team),
+            filename=f"closures-{query['start']}-{query['end']}{in_team}.csv",
         )
 
     @extend_schema(
@@ -153,20 +160,25 @@ class TicketsViewSet(viewsets.ViewSet):
 
     @extend_schema(
         summary="The agents who closed the most tickets on a date",
-        parameters=[s.TopPerformersQuerySerializer],
+        parameters=[s.TopPerformersQuerySerializer, s.TeamQuerySerializer],
         responses={200: s.TopPerformersSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"], url_path="top-performers")
     def top_performers(self, request: Request) -> Response:
+        team = _team(request)
         query = _valid(s.TopPerformersQuerySerializer, request.query_params)
         day = query.get("date") or timezone.localdate()
-        performers = selectors.top_performers(day=day, limit=query["limit"])
+        performers = selectors.top_performers(day=day, limit=query["limit"], team=team)
         return Response(s.TopPerformersSerializer({"date": day, "performers": performers}).data)
 
-    @extend_schema(summary="Totals over all stored closures", responses=s.StatsSerializer)
+    @extend_schema(
+        summary="Totals over all stored closures (of one team with `team=`)",
+        parameters=[s.TeamQuerySerializer],
+        responses={200: s.StatsSerializer, 400: OpenApiTypes.OBJECT},
+    )
     @action(detail=False, methods=["get"])
     def stats(self, request: Request) -> Response:
-        return Response(s.StatsSerializer(selectors.closure_stats()).data)
+        return Response(s.StatsSerializer(selectors.closure_stats(team=_team(request))).data)
 
     @extend_schema(
         summary="Sync health, database contents, the last 10 syncs",
@@ -234,6 +246,12 @@ def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _team(request: Request) -> int | None:
+    """The request's `team=` (a configured group id), None for every team; 400 otherwise.
+    Every closures-like endpoint calls this (its schema lists s.TeamQuerySerializer)."""
+    return _valid(s.TeamQuerySerializer, request.query_params).get("team")
 
 
 def _sync(request: Request, *, force: bool) -> Response:

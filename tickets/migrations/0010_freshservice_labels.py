@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0005_repair_trigger'),
+        ('tickets', '0006_teams'),
     ]
 
     operations = [

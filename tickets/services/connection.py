@@ -36,7 +36,7 @@ from freshworks.client import (
 from tickets import selectors
 from tickets.freshservice_config import freshservice_config
 from tickets.models import SyncRun
-from tickets.services.sync.errors import SyncFailed, SyncNotConfigured
+from tickets.services.sync.errors import SyncFailed, SyncNotConfigured, WorkspacesDiffer
 from tickets.services.sync.fetch import build_client
 from tickets.wording import plural
 
@@ -70,6 +70,10 @@ class ConnectionReport:
     endpoint_wrong: bool = False
     group: Group | None = None
     group_missing: bool = False
+    # With several teams (SPEC §16.5): the groups after the first, as read, and those missing.
+    other_group_ids: tuple[int, ...] = ()
+    other_groups: list[Group] = field(default_factory=list)
+    other_groups_missing: list[int] = field(default_factory=list)
     agents: list[Agent] | None = None
     budget_total: int | None = None
     budget_remaining: int | None = None
@@ -131,6 +135,7 @@ class ConnectionReport:
             Finding("Reachable", _yes_no(self.reachable), self.reachable),
             self._key_finding(),
             self._group_finding(),
+            *([self._other_groups_finding()] if self.other_group_ids else []),
             self._workspace_finding(),
             self._agents_finding(),
             self._budget_finding(),
@@ -166,6 +171,13 @@ class ConnectionReport:
         if self.group_missing:
             return Finding("Group", f"{self.group_id}: no such agent group", False)
         return Finding("Group", f"{self.group_id}: not checked", None)
+
+    def _other_groups_finding(self) -> Finding:
+        if self.group is None:
+            return Finding("More teams", "not checked", None)
+        found = [f"{group.name} ({group.id})" for group in self.other_groups]
+        found += [f"{group_id}: no such agent group" for group_id in self.other_groups_missing]
+        return Finding("More teams", ", ".join(found), not self.other_groups_missing)
 
     def _workspace_finding(self) -> Finding:
         configured = self.configured_workspace_id
@@ -224,6 +236,7 @@ def check_connection() -> ConnectionReport:
         endpoint=config.endpoint.strip(),
         demo=config.demo,
         group_id=config.group_id,
+        other_group_ids=config.group_ids[1:],
         configured_workspace_id=config.workspace_id,
         last_sync=_last_sync(),
         api_key_set=bool(config.api_key.strip()),
@@ -273,6 +286,12 @@ def _call(client: FreshserviceClient, report: ConnectionReport) -> None:
         report.reachable = report.key_accepted = True
         if report.group_id is not None:
             report.group = client.get_group(report.group_id)
+        for group_id in report.other_group_ids:
+            try:
+                report.other_groups.append(client.get_group(group_id))
+            except FreshworksGroupNotFoundError as exc:
+                report.other_groups_missing.append(group_id)
+                report.problems.append(str(exc))
     except FreshworksGroupNotFoundError as exc:
         report.group_missing = True
         report.problems.append(str(exc))
@@ -307,6 +326,9 @@ def _call(client: FreshserviceClient, report: ConnectionReport) -> None:
 
 
 def _check_workspace(report: ConnectionReport) -> None:
+    groups = [report.group, *report.other_groups] if report.group is not None else []
+    if report.configured_workspace_id is None and len({g.workspace_id for g in groups}) > 1:
+        report.problems.append(str(WorkspacesDiffer(groups)))
     if report.workspace_conflict:
         group = report.group
         assert group is not None

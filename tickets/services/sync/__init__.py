@@ -5,8 +5,8 @@ The order of a sync, and why:
 2. claim the database lease (one sync at a time across workers and hosts: `SyncLease.objects`),
 3. check the per-date rate limit (inside the lease, so two syncs started together cannot both
    pass the check and both fetch),
-4. read the team's group, once a day (`fetch.team_group`): its workspace is the one to list
-   (`fetch.list_workspace`, SPEC §14.2),
+4. read each team's group, once a day (`fetch.team_groups`): their workspace is the one to list
+   (`fetch.list_workspace`, SPEC §14.2); the ticket list is still fetched once for all groups,
 5. fetch everything first (`fetch.fetch_tickets`); read Freshservice's agent list when a
    responder of a counting ticket has no row yet (once, names only: `directory`), then
 6. write everything in one transaction (`write.apply_fetched`): per-ticket rows, the removal of
@@ -53,7 +53,7 @@ from tickets.services.sync.fetch import (
     fetch_tickets,
     lease_ttl,
     list_workspace,
-    team_group,
+    team_groups,
 )
 from tickets.services.sync.write import (
     apply_fetched,
@@ -128,7 +128,7 @@ def sync_closures(
         check_range(first, last, today=today)
     except DateRangeError as exc:
         raise SyncRequestError(str(exc)) from None
-    if client is not None and freshservice_config().group_id is None:
+    if client is not None and not freshservice_config().group_ids:
         # build_client says so for a client it builds; one handed in skipped it.
         raise SyncNotConfigured("Freshservice is not configured: set FRESH_GROUP_ID.")
     # A client handed in stays open for its owner; one built here is closed after the sync.
@@ -207,9 +207,9 @@ def _run(
         )
 
     try:
-        assert config.group_id is not None  # checked before the lease was claimed
-        group, read_now = team_group(client, group_id=config.group_id, refresh=force)
-        workspace_id = list_workspace(group, config.workspace_id)
+        assert config.group_ids  # checked before the lease was claimed
+        groups = team_groups(client, group_ids=config.group_ids, refresh=force)
+        workspace_id = list_workspace([group for group, _ in groups], config.workspace_id)
         fetch_tickets(
             client,
             updated_since=fetched_from,
@@ -232,8 +232,9 @@ def _run(
         with transaction.atomic():
             if not SyncLease.objects.still_held(holder):
                 raise LeaseLost()
-            if read_now:
-                store_group(group, fetched_at=started_at)
+            for group, read_now in groups:
+                if read_now:
+                    store_group(group, fetched_at=started_at)
             applied = apply_fetched(
                 tickets.values(),
                 first=first,

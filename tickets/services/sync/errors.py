@@ -8,11 +8,13 @@ could not run, or ran and failed, changing nothing). Each message is one line a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.conf import settings
 from django.utils import timezone
 
+from freshworks.client import Group
 from tickets.models import SyncRun
 
 
@@ -63,6 +65,20 @@ class WorkspaceConflict(Exception):
             f"FRESH_WORKSPACE_ID is {configured}, but Freshservice says the agent group "
             f"FRESH_GROUP_ID={group_id} ({group_name}) lives in workspace {actual}: set "
             f"FRESH_WORKSPACE_ID={actual}, or leave it empty to use the group's workspace."
+        )
+
+
+class WorkspacesDiffer(WorkspaceConflict):
+    """Inside the sync only: the configured groups live in different workspaces and
+    FRESH_WORKSPACE_ID is empty, so the one list call cannot see them all (a SyncFailed)."""
+
+    def __init__(self, groups: Iterable[Group]) -> None:
+        listed = "; ".join(f"{g.id} ({g.name}) in workspace {g.workspace_id}" for g in groups)
+        Exception.__init__(
+            self,
+            f"The agent groups of FRESH_GROUP_ID live in different workspaces ({listed}), and "
+            "the sync lists tickets once for all of them: set FRESH_WORKSPACE_ID=0 to list "
+            "every workspace.",
         )
 
 

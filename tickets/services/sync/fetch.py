@@ -19,6 +19,7 @@ from tickets.services.sync.errors import (
     SyncFailed,
     SyncNotConfigured,
     WorkspaceConflict,
+    WorkspacesDiffer,
 )
 
 logger = logging.getLogger("tickets.sync")
@@ -49,7 +50,7 @@ def build_client(
         for name, value in (
             ("FRESH_API", config.api_key),
             ("FRESH_ENDPOINT", config.endpoint),
-            ("FRESH_GROUP_ID", config.group_id),
+            ("FRESH_GROUP_ID", config.group_ids),
         )
         if not value
     ]
@@ -73,40 +74,55 @@ def build_client(
         raise SyncFailed(str(exc)) from None
 
 
-def team_group(client: FreshserviceClient, *, group_id: int, refresh: bool) -> tuple[Group, bool]:
-    """The team's agent group (SPEC §14.2), and whether it was read from Freshservice just now.
+def team_groups(
+    client: FreshserviceClient, *, group_ids: tuple[int, ...], refresh: bool
+) -> list[tuple[Group, bool]]:
+    """Each team's agent group (SPEC §14.2, §16.5), in the order configured, and whether it was
+    read from Freshservice just now.
 
-    Read with `GET groups/{id}` (1 credit) once a day: the copy in FreshserviceGroup serves
-    while it was read today (TIME_ZONE) unless `refresh` (a forced sync, a repair: it must not
-    trust yesterday's workspace). Raises FreshworksGroupNotFoundError (naming FRESH_GROUP_ID)
-    and the client's other errors; the caller stores a group read just now with the sync's write.
+    Each is read with `GET groups/{id}` (1 credit) once a day: the copy in FreshserviceGroup
+    serves while it was read today (TIME_ZONE) unless `refresh` (a forced sync, a repair: it
+    must not trust yesterday's workspace). Raises FreshworksGroupNotFoundError (naming
+    FRESH_GROUP_ID and the group) for the first group the account does not have, and the
+    client's other errors; the caller stores the groups read just now with the sync's write.
     """
-    cached = FreshserviceGroup.objects.filter(group_id=group_id).first()
-    if (
-        cached is not None
-        and not refresh
-        and timezone.localdate(cached.fetched_at) == timezone.localdate()
-    ):
-        return Group(id=cached.group_id, name=cached.name, workspace_id=cached.workspace_id), False
-    return client.get_group(group_id), True
+    today = timezone.localdate()
+    cached = {
+        group.group_id: group
+        for group in FreshserviceGroup.objects.filter(group_id__in=group_ids)
+        if not refresh and timezone.localdate(group.fetched_at) == today
+    }
+    groups = []
+    for group_id in group_ids:
+        if (copy := cached.get(group_id)) is not None:
+            group = Group(id=group_id, name=copy.name, workspace_id=copy.workspace_id)
+            groups.append((group, False))
+        else:
+            groups.append((client.get_group(group_id), True))
+    return groups
 
 
-def list_workspace(group: Group, configured: int | None) -> int | None:
-    """The `workspace_id` the list call needs: FRESH_WORKSPACE_ID when set, else the group's.
+def list_workspace(groups: list[Group], configured: int | None) -> int | None:
+    """The `workspace_id` the list call needs: FRESH_WORKSPACE_ID when set, else the groups'.
 
     Without one, Freshservice lists only the primary workspace's tickets, and a group living in
-    another would silently count zero. A configured workspace other than the group's (and other
-    than 0, all workspaces) raises WorkspaceConflict naming both.
+    another would silently count zero. A configured workspace other than a group's (and other
+    than 0, all workspaces) raises WorkspaceConflict naming both; groups in different
+    workspaces with none configured raise WorkspacesDiffer (the sync lists tickets once).
     """
     if configured is None:
-        return group.workspace_id
-    if configured != ALL_WORKSPACES and group.workspace_id not in (None, configured):
-        raise WorkspaceConflict(
-            configured=configured,
-            group_id=group.id,
-            group_name=group.name,
-            actual=group.workspace_id,
-        )
+        workspaces = {group.workspace_id for group in groups}
+        if len(workspaces) > 1:
+            raise WorkspacesDiffer(groups)
+        return groups[0].workspace_id
+    for group in groups:
+        if configured != ALL_WORKSPACES and group.workspace_id not in (None, configured):
+            raise WorkspaceConflict(
+                configured=configured,
+                group_id=group.id,
+                group_name=group.name,
+                actual=group.workspace_id,
+            )
     return configured
 
 
@@ -126,8 +142,9 @@ def confirm_gone(
     workspace_id: int | None,
 ) -> dict[int, date]:
     """The `candidates` (stored closures a complete fetch did not bring back) that Freshservice
-    says no longer count: gone (404), deleted, spam, or now outside the group, the workspace or
-    the closed statuses. The others were skipped by the paging and are kept as stored."""
+    says no longer count: gone (404), deleted, spam, or now outside the configured groups, the
+    workspace or the closed statuses. The others were skipped by the paging and are kept as
+    stored."""
     if len(candidates) > MAX_GONE_CHECKS:
         logger.warning(
             "%d stored closures did not come back in a complete fetch; removing them without "
@@ -142,7 +159,7 @@ def confirm_gone(
         if (
             state is None
             or state.gone
-            or state.group_id != config.group_id
+            or state.group_id not in config.group_ids
             or state.status not in config.closed_statuses
             or workspace_id not in (None, ALL_WORKSPACES, state.workspace_id)
         ):

@@ -4,7 +4,9 @@
 no longer count and those that did not come back although they must have (deleted or spam
 upstream, SPEC §14.4), recounts TicketClosure for every day whose rows changed (recomputed, never
 incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate limit reads.
-`store_group` keeps the team's group as last read from Freshservice.
+`store_group` keeps a team's group as last read from Freshservice. A ticket counts for the
+configured group it is in (SPEC §16.5); one moved between two configured groups moves its
+closure with it.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ CHUNK = 500
 
 
 def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -> bool:
-    """SPEC §5: in the group, in a closed status, with a responder."""
+    """SPEC §5 and §16.5: in one of the configured groups, in a closed status, with a
+    responder."""
     config = config or freshservice_config()
     return (
-        ticket.group_id == config.group_id
+        ticket.group_id in config.group_ids
         and ticket.status in config.closed_statuses
         and ticket.responder_id is not None
     )
@@ -51,6 +54,7 @@ class _Closure(NamedTuple):
     """What ClosedTicket stores of one ticket, as plain values (cheaper than model instances)."""
 
     responder_id: int
+    group_id: int
     status: int
     closed_at: datetime
     closure_date: date
@@ -95,17 +99,23 @@ def apply_fetched(
     config = freshservice_config()  # read once, not once per ticket
     counting = {
         ticket.id: _Closure(
-            ticket.responder_id, ticket.status, ticket.closure_time, closure_date(ticket)
+            ticket.responder_id,
+            ticket.group_id,
+            ticket.status,
+            ticket.closure_time,
+            closure_date(ticket),
         )
         for ticket in fetched
-        if counts_as_closed(ticket, config) and ticket.responder_id is not None
+        if counts_as_closed(ticket, config)
+        and ticket.responder_id is not None
+        and ticket.group_id is not None
     }
     existing = {
-        ticket_id: _Closure(responder_id, status, closed_at, day)
+        row[0]: _Closure(*row[1:])
         for ids in _chunks([ticket.id for ticket in fetched])
-        for ticket_id, responder_id, status, closed_at, day in ClosedTicket.objects.filter(
-            ticket_id__in=ids
-        ).values_list("ticket_id", "responder_id", "status", "closed_at", "closure_date")
+        for row in ClosedTicket.objects.filter(ticket_id__in=ids).values_list(
+            "ticket_id", *_Closure._fields
+        )
     }
 
     touched: set[date] = set()
@@ -135,7 +145,7 @@ def apply_fetched(
 
 
 def store_group(group: Group, *, fetched_at: datetime) -> None:
-    """Keep the team's group as just read from Freshservice: its name is the team's name."""
+    """Keep a team's group as just read from Freshservice: its name is the team's name."""
     FreshserviceGroup.objects.update_or_create(
         group_id=group.id,
         defaults={"name": group.name, "workspace_id": group.workspace_id, "fetched_at": fetched_at},
@@ -161,12 +171,12 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
             batch_size=CHUNK,
             update_conflicts=True,
             unique_fields=_conflict_target(["ticket_id"]),
-            update_fields=["responder_id", "status", "closed_at", "closure_date", "fetched_at"],
+            update_fields=[*_Closure._fields, "fetched_at"],
         )
         return
     ops = connection.ops
     table = ops.quote_name(ClosedTicket._meta.db_table)
-    columns = ("ticket_id", "responder_id", "status", "closed_at", "closure_date", "fetched_at")
+    columns = ("ticket_id", *_Closure._fields, "fetched_at")
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
     placeholders = ", ".join(["%s"] * len(columns))
     # Only constant names are formatted in; every value is a query parameter.
@@ -179,6 +189,7 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
         (
             ticket_id,
             row.responder_id,
+            row.group_id,
             row.status,
             ops.adapt_datetimefield_value(row.closed_at),
             ops.adapt_datefield_value(row.closure_date),
@@ -192,8 +203,8 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
 
 
 def _recount(touched: list[date]) -> None:
-    """Recompute TicketClosure for the `touched` days from ClosedTicket: never incremented,
-    always derived."""
+    """Recompute TicketClosure for the `touched` days from ClosedTicket, per agent, day and
+    group: never incremented, always derived."""
     if not touched:
         return
     users = dict(
@@ -201,36 +212,38 @@ def _recount(touched: list[date]) -> None:
             "freshworks_user_id", "user_id"
         )
     )
-    fresh: dict[tuple[int, date], int] = {}
+    fresh: dict[tuple[int, date, int], int] = {}
     for day_chunk in _chunks(touched):
-        for row in (
+        for agent_id, day, group_id, closed in (
             ClosedTicket.objects.filter(closure_date__in=day_chunk)
-            .values("responder_id", "closure_date")
+            .values("responder_id", "closure_date", "group_id")
             .annotate(closed=Count("id"))
+            .values_list("responder_id", "closure_date", "group_id", "closed")
         ):
-            fresh[(row["responder_id"], row["closure_date"])] = row["closed"]
+            fresh[(agent_id, day, group_id)] = closed
     TicketClosure.objects.bulk_create(
         [
             TicketClosure(
                 freshworks_user_id=agent_id,
                 date=day,
+                group_id=group_id,
                 tickets_closed=closed,
                 user_id=users.get(agent_id),
             )
-            for (agent_id, day), closed in fresh.items()
+            for (agent_id, day, group_id), closed in fresh.items()
         ],
         batch_size=CHUNK,
         update_conflicts=True,
-        unique_fields=_conflict_target(["freshworks_user_id", "date"]),
+        unique_fields=_conflict_target(["freshworks_user_id", "date", "group_id"]),
         update_fields=["tickets_closed", "user", "updated_at"],
     )
     stale = [
         pk
         for day_chunk in _chunks(touched)
-        for pk, agent_id, day in TicketClosure.objects.filter(date__in=day_chunk).values_list(
-            "pk", "freshworks_user_id", "date"
+        for pk, *key in TicketClosure.objects.filter(date__in=day_chunk).values_list(
+            "pk", "freshworks_user_id", "date", "group_id"
         )
-        if (agent_id, day) not in fresh
+        if tuple(key) not in fresh
     ]
     for pks in _chunks(stale):
         TicketClosure.objects.filter(pk__in=pks).delete()

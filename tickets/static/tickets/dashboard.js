@@ -140,7 +140,8 @@
       ? board.plural(tops[0].tickets_closed, "ticket") + (tops.length > 1 ? " each" : "")
       : "No closures yet";
     $("stale-warning").hidden = !data.stale;
-    if (data.team) $("closures-heading").textContent = `Daily Ticket Closures — ${data.team.name}`;
+    const teamName = data.team ? data.team.name : (data.teams || []).length > 1 ? "All teams" : "";
+    $("closures-heading").textContent = `Daily Ticket Closures${teamName ? ` — ${teamName}` : ""}`;
     lastSyncedAt = data.last_synced_at ? new Date(data.last_synced_at) : null;
     renderLastSynced();
     renderChart(entries);
@@ -448,6 +449,7 @@
     view = viewFromUrl();
     loadClosures();
   });
+  document.addEventListener("yam:reload", () => loadClosures());  // teams.js: another team
   // No date: the server syncs its own today (its TIME_ZONE may differ from the browser's).
   $("sync-button").addEventListener("click", () => sync(urls.syncUrl, {}));
   if (modal) {
