@@ -13,14 +13,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests import test_browser
-from tests.test_browser import PHONE, SCREENSHOTS
+from tests.conftest import PHONE, SCREENSHOTS
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# A logged-in page, as tests/test_browser.py makes it (the browser is conftest's).
-open_page = test_browser.open_page
 
 NAMES = {1: "Freya Q.", 2: "Lukas C.", 3: "Mina B.", 4: "Omar D."}
 # One date-time format everywhere, the zone named: `2026-11-26 09:00 CET` (CEST in summer).
@@ -70,7 +66,7 @@ def rows(page: Page) -> list[tuple[str, str, str]]:
 
 
 def test_the_range_picker_puts_the_view_in_the_url_and_a_reload_keeps_it(
-    open_page, plain_user, board, live_server
+    open_page, plain_user, board, live_server, settings
 ):
     page = open_page(plain_user)
     page.fill("#range-start", day(10).isoformat())
@@ -97,6 +93,7 @@ def test_the_range_picker_puts_the_view_in_the_url_and_a_reload_keeps_it(
     expect(page.locator("[data-period][aria-pressed=true]")).to_have_count(0)
 
     # A period button replaces the range; other parameters (a team) stay as they are.
+    settings.FRESH_GROUP_ID = (42, 43)  # two teams: the live server reads settings per request
     page.goto("/?period=yesterday&team=42")
     expect(page.locator("#ticket-closures")).to_have_attribute("data-ready", "1")
     expect(page.locator("[data-period=yesterday]")).to_have_attribute("aria-pressed", "true")
