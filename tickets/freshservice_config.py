@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -49,6 +50,16 @@ class FreshserviceConfig:
             demo=bool(settings.DEMO_MODE),
             budget_reserve=settings.FRESH_BUDGET_RESERVE,
         )
+
+    def ticket_url(self, ticket_id: int) -> str | None:
+        """The ticket's page in Freshservice's agent portal, `https://<domain>/a/tickets/<id>`, on
+        the endpoint's own origin (the demo's stand-in serves one too); None when no endpoint is
+        configured."""
+        origin = urlsplit(self.endpoint)
+        if not origin.scheme or not origin.netloc:
+            return None
+        host = origin.netloc.rpartition("@")[2]  # never a user or password in a link
+        return f"{origin.scheme}://{host}/a/tickets/{ticket_id}"
 
 
 _lock = threading.Lock()
