@@ -13,6 +13,8 @@
   const saved = localStorage.getItem("yam-period");
   let period = PERIODS.includes(saved) ? saved : "today";
   let chart = null;
+  let chartEntries = [];
+  let view = null; // the last closures answer's period, start, end and team
   let lastSyncedAt = null;
   let nextSyncAt = null;
   let syncing = false;
@@ -61,6 +63,16 @@
       return;
     }
     render(answer.body);
+    // Other features (trend.js, drilldown.js) follow the view through these events.
+    view = { period, start: answer.body.start, end: answer.body.end, team: answer.body.team ? answer.body.team.id : null };
+    document.dispatchEvent(new CustomEvent("yam:view", { detail: { ...view, data: answer.body } }));
+  }
+
+  function selectAgent(freshworksUserId, name) {
+    if (!view) return;
+    document.dispatchEvent(new CustomEvent("yam:agent", {
+      detail: { freshworks_user_id: freshworksUserId, name, start: view.start, end: view.end, team: view.team },
+    }));
   }
 
   function render(data) {
@@ -95,6 +107,7 @@
 
   function renderChart(entries) {
     const shown = entries.slice(0, CHART_AGENTS);
+    chartEntries = shown;
     const more = entries.length - shown.length;
     show($("more-agents"), more > 0 ? `and ${more} more (see the table below)` : "");
     // Bars keep a readable thickness whether 2 or 15 agents are shown.
@@ -124,6 +137,13 @@
           animation: false,
           plugins: { legend: { display: false } },
           scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
+          onClick: (event, bars) => {
+            const entry = bars.length ? chartEntries[bars[0].index] : null;
+            if (entry) selectAgent(entry.freshworks_user_id, entry.name);
+          },
+          onHover: (event, bars) => {
+            event.native.target.style.cursor = bars.length ? "pointer" : "default";
+          },
         },
       });
     }
@@ -135,6 +155,8 @@
     body.replaceChildren(...entries.map((entry, index) => {
       const row = document.createElement("tr");
       row.dataset.agent = entry.freshworks_user_id;
+      row.dataset.name = entry.name;
+      row.tabIndex = 0; // Enter or Space lists the agent's tickets, as a click does
       for (const [text, className] of [[index + 1, "num"], [entry.name, ""], [entry.tickets_closed, "num"]]) {
         const cell = document.createElement("td");
         cell.textContent = text;
@@ -319,6 +341,17 @@
   for (const button of section.querySelectorAll("[data-period]")) {
     button.addEventListener("click", () => selectPeriod(button.dataset.period));
   }
+  const tableBody = $("closures-table").tBodies[0];
+  const pickRow = (event) => {
+    const row = event.target.closest("tr[data-agent]");
+    if (row) selectAgent(Number(row.dataset.agent), row.dataset.name);
+  };
+  tableBody.addEventListener("click", pickRow);
+  tableBody.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    pickRow(event);
+  });
   // No date: the server syncs its own today (its TIME_ZONE may differ from the browser's).
   $("sync-button").addEventListener("click", () => sync(urls.syncUrl, {}));
   if (modal) {
