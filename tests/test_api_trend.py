@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from tests import test_api
 from tests.conftest import ENDPOINT
 from tests.freshservice_data import make_ticket
 from tests.upstream import FakeFreshservice
@@ -38,11 +39,7 @@ def at_now() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def api(plain_user) -> APIClient:
-    client = APIClient()
-    client.force_login(plain_user)
-    return client
+api = test_api.api  # a plain user's logged-in client
 
 
 @pytest.fixture

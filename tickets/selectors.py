@@ -184,7 +184,7 @@ def daily_closures(
 
     With `agent`, `agents` holds that agent only (all zeros when they closed nothing, or are
     unknown) while `total` stays the whole team's, so the agent's line can be drawn over it.
-    Three queries, whatever the number of agents and days.
+    At most three queries, whatever the number of agents and days.
     """
     # `team` is accepted for the teams feature (SPEC §16.5), whose branch adds the filter.
     range_days = list(days(start, end))

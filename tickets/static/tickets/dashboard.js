@@ -64,7 +64,8 @@
     }
     render(answer.body);
     // Other features (trend.js, drilldown.js) follow the view through these events.
-    view = { period, start: answer.body.start, end: answer.body.end, team: answer.body.team ? answer.body.team.id : null };
+    // (team: the team chosen in the page; the team selector comes with SPEC §16.5.)
+    view = { period, start: answer.body.start, end: answer.body.end, team: null };
     document.dispatchEvent(new CustomEvent("yam:view", { detail: { ...view, data: answer.body } }));
   }
 
