@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import time_machine
@@ -14,6 +16,9 @@ from django.contrib.auth.models import Group, User
 from django.core.management import execute_from_command_line
 
 from freshworks.client import FreshserviceClient
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 ENDPOINT = "https://acme.freshservice.com/api/v2/"
 API_KEY = "sk-test-SECRET-api-key-0123456789"
@@ -220,6 +225,60 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- Chromium (tests marked `browser`): one browser for the whole session ----------------------
+# Shared here because Playwright's sync API runs one event loop per thread: a second session
+# browser (another test file's) would fail to start.
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
+    """A new browser page on the live site, at a viewport size, logged in as `user`."""
+    from playwright.sync_api import expect
+
+    contexts = []
+
+    def open_(user, viewport=DESKTOP) -> Page:
+        context = browser.new_context(viewport=viewport, base_url=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/")
+        expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", "pw")
+        page.click("button[type=submit]")
+        expect(page.locator("#ticket-closures")).to_have_attribute("data-ready", "1")
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
 
 
 # --- The suite on another day (README): YAM_TEST_NOW and YAM_TEST_TIME_ZONE ---------------------

@@ -11,61 +11,15 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.conftest import CHROMIUM, ENDPOINT
+from tests.conftest import DESKTOP, ENDPOINT, PHONE, SCREENSHOTS
 from tests.freshservice_data import make_ticket
 from tests.upstream import FakeFreshservice
 from tickets import dates
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1920, "height": 1080}
-PHONE = {"width": 390, "height": 844}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Browser:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(browser, live_server):
-    """A new browser page on the live site, at a viewport size, logged in as `user`."""
-    contexts = []
-
-    def open_(user, viewport=DESKTOP) -> Page:
-        context = browser.new_context(viewport=viewport, base_url=live_server.url)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/")
-        expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/")
-        page.fill("#id_username", user.username)
-        page.fill("#id_password", "pw")
-        page.click("button[type=submit]")
-        expect(page.locator("#ticket-closures")).to_have_attribute("data-ready", "1")
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
-
 
 # Closures per agent per day, relative to today (the page and the server share the real clock).
 AGENTS = {1001: "Oscar S.", 1002: "AJ Thompson", 1003: "Cole O'Grady"}

@@ -15,17 +15,12 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests import test_browser
-from tests.conftest import ENDPOINT
-from tests.test_browser import DESKTOP, PHONE, SCREENSHOTS, chart_bars
+from tests.conftest import DESKTOP, ENDPOINT, PHONE, SCREENSHOTS
+from tests.test_browser import chart_bars
 from tickets import dates
 from tickets.models import ClosedTicket, FreshworksUserMapping, SyncRun, TicketClosure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# The dashboard's browser fixtures: one Chromium, a logged-in page at a viewport size.
-browser = test_browser.browser
-open_page = test_browser.open_page
 
 AGENTS = {1001: "Oscar S.", 1002: "AJ Thompson", 1003: "Cole O'Grady"}
 FRESHSERVICE = ENDPOINT.removesuffix("api/v2/")  # https://acme.freshservice.com/
