@@ -25,6 +25,8 @@ ENDPOINTS = [
     ("get", "/api/tickets/closures/today"),
     ("get", "/api/tickets/closures/period?period=week"),
     ("get", "/api/tickets/closures/export.csv?period=today"),
+    ("get", "/api/tickets/closures/daily?period=week"),
+    ("get", "/api/tickets/closures/tickets?agent=1001&period=week"),
     ("post", "/api/tickets/sync"),
     ("get", "/api/tickets/sync-status"),
     ("get", "/api/tickets/top-performers"),

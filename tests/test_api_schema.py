@@ -94,8 +94,10 @@ def test_every_operation_answers_as_its_schema_documents(
 def test_the_schema_names_every_path_of_the_contract():
     assert sorted(SCHEMA["paths"]) == [
         "/api/tickets/admin-stats",
+        "/api/tickets/closures/daily",
         "/api/tickets/closures/export.csv",
         "/api/tickets/closures/period",
+        "/api/tickets/closures/tickets",
         "/api/tickets/closures/today",
         "/api/tickets/force-sync",
         "/api/tickets/refresh-mappings",

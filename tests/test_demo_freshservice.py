@@ -277,6 +277,21 @@ def test_a_group_is_read_with_its_name_and_workspace_and_an_unknown_one_is_404(m
     assert missing.status_code == 404
 
 
+def test_a_ticket_link_of_the_dashboard_opens_a_page_of_the_stand_in():
+    hand_made = World()
+    hand_made.put(make_ticket(id=7, updated_at="2026-11-26T09:00:00Z"))
+    api = FreshserviceApi(hand_made, api_key=API_KEY, clock=lambda: NOW)
+
+    found = api.handle(ApiRequest("GET", "http://127.0.0.1:5000/a/tickets/7"))
+    missing = api.handle(ApiRequest("GET", "http://127.0.0.1:5000/a/tickets/8"))
+
+    assert found.status == 200
+    assert found.headers["Content-Type"].startswith("text/html")
+    assert "<h1>Ticket #7</h1>" in found.body.decode()
+    assert missing.status == 404
+    assert "No such ticket" in missing.body.decode()
+
+
 def test_deleted_and_spam_tickets_are_left_out_of_the_list():
     hand_made = World()
     hand_made.put(

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -57,16 +58,15 @@ class FreshserviceConfig:
         """The first configured group (the one group of a single-team desk); None without one."""
         return self.group_ids[0] if self.group_ids else None
 
-
-def group_ids(value: Any) -> tuple[int, ...]:
-    """FRESH_GROUP_ID as a tuple: settings parse it to one; a test or an older caller may
-    still set a single id, or None for none."""
-    if value is None:
-        return ()
-    if isinstance(value, int):
-        return (value,)
-    assert isinstance(value, Iterable)
-    return tuple(int(group) for group in value)
+    def ticket_url(self, ticket_id: int) -> str | None:
+        """The ticket's page in Freshservice's agent portal, `https://<domain>/a/tickets/<id>`, on
+        the endpoint's own origin (the demo's stand-in serves one too); None when no endpoint is
+        configured."""
+        origin = urlsplit(self.endpoint)
+        if not origin.scheme or not origin.netloc:
+            return None
+        host = origin.netloc.rpartition("@")[2]  # never a user or password in a link
+        return f"{origin.scheme}://{host}/a/tickets/{ticket_id}"
 
 
 _lock = threading.Lock()
@@ -89,3 +89,14 @@ def override_freshservice_config(config: FreshserviceConfig) -> Iterator[Freshse
     finally:
         with _lock:
             _override = previous
+
+
+def group_ids(value: Any) -> tuple[int, ...]:
+    """FRESH_GROUP_ID as a tuple: settings parse it to one; a test or an older caller may
+    still set a single id, or None for none."""
+    if value is None:
+        return ()
+    if isinstance(value, int):
+        return (value,)
+    assert isinstance(value, Iterable)
+    return tuple(int(group) for group in value)

@@ -24,6 +24,7 @@ from tickets.dates import days, local_day_start, previous_period, workdays_in
 from tickets.freshservice_config import freshservice_config
 from tickets.models import (
     DISPLAY_NAME,
+    ClosedTicket,
     FreshserviceGroup,
     FreshworksUserMapping,
     NameSource,
@@ -31,6 +32,7 @@ from tickets.models import (
     TicketClosure,
     TicketSyncMetadata,
     agent_display_name,
+    status_label,
 )
 
 
@@ -148,10 +150,16 @@ def _ranked(counts: dict[int, int], previous: dict[int, int] | None = None) -> l
 
 def team_closures(team: int | None = None) -> QuerySet[TicketClosure]:
     """TicketClosure rows of `team` (a group id), or of every configured group when None (every
-    stored row when no group is configured). The one place the team filter is written."""
+    stored row when no group is configured)."""
+    return in_team(TicketClosure.objects.all(), team)
+
+
+def in_team(rows: QuerySet, team: int | None) -> QuerySet:
+    """`rows` (closures or closed tickets, which carry `group_id`) of `team`, or of every
+    configured group when None (all of them when no group is configured). The one place the
+    team filter is written."""
     groups = (team,) if team is not None else freshservice_config().group_ids
-    closures = TicketClosure.objects.all()
-    return closures.filter(group_id__in=groups) if groups else closures
+    return rows.filter(group_id__in=groups) if groups else rows
 
 
 def _closed_per_agent(start: date, end: date, team: int | None = None) -> dict[int, int]:
@@ -236,6 +244,131 @@ def _covered_team(configured: list[Team], team: int | None) -> Team | None:
 def top_performers(*, day: date, limit: int, team: int | None = None) -> list[ClosureEntry]:
     """The `limit` agents who closed the most tickets on `day` (in `team`, or in every team)."""
     return _ranked(_closed_per_agent(day, day, team))[:limit]
+
+
+# --- the trend and the tickets behind a number (SPEC §16.3, §16.4) ------------------------------
+
+# The longest list of tickets one answer holds: a year of a busy agent (~20 closures a workday)
+# fits; an automation account closing thousands a day is cut to its newest (about 170 bytes a
+# row in JSON: 5,000 rows are ~850 kB).
+TICKETS_BEHIND_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class AgentDays:
+    freshworks_user_id: int
+    name: str
+    counts: list[int]
+
+
+@dataclass(frozen=True)
+class DailyClosures:
+    start: date
+    end: date
+    days: list[date]
+    total: list[int]
+    agents: list[AgentDays]
+
+
+def daily_closures(
+    *, start: date, end: date, team: int | None = None, agent: int | None = None
+) -> DailyClosures:
+    """Closures per day from `start` to `end` inclusive, every day (zeros included): the team's
+    total and each agent's counts, agents ordered as in `closures_for_period`.
+
+    With `agent`, `agents` holds that agent only (all zeros when they closed nothing, or are
+    unknown) while `total` stays the whole team's, so the agent's line can be drawn over it.
+    At most three queries, whatever the number of agents and days.
+    """
+    range_days = list(days(start, end))
+    position = {day: index for index, day in enumerate(range_days)}
+    closures = team_closures(team).filter(date__range=(start, end)).order_by()
+    total = [0] * len(range_days)
+    for day, closed in (
+        closures.values("date").annotate(closed=Sum("tickets_closed")).values_list("date", "closed")
+    ):
+        total[position[day]] = closed
+    if agent is not None:
+        closures = closures.filter(freshworks_user_id=agent)
+    counts: dict[int, list[int]] = {} if agent is None else {agent: [0] * len(range_days)}
+    for day, agent_id, closed in closures.filter(tickets_closed__gt=0).values_list(
+        "date", "freshworks_user_id", "tickets_closed"
+    ):
+        counts.setdefault(agent_id, [0] * len(range_days))[position[day]] += closed
+    names = _agents(counts)
+    agents = [
+        AgentDays(freshworks_user_id=agent_id, name=names[agent_id][0], counts=per_day)
+        for agent_id, per_day in counts.items()
+    ]
+    agents.sort(key=lambda row: (-sum(row.counts), row.name.casefold()))
+    return DailyClosures(start=start, end=end, days=range_days, total=total, agents=agents)
+
+
+@dataclass(frozen=True)
+class Agent:
+    freshworks_user_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class TicketBehind:
+    ticket_id: int
+    closed_at: datetime
+    closure_date: date
+    status: int
+    url: str | None
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status)
+
+
+@dataclass(frozen=True)
+class TicketsBehind:
+    agent: Agent
+    start: date
+    end: date
+    tickets: list[TicketBehind]
+    count: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.count > len(self.tickets)
+
+
+def tickets_behind(*, agent: int, start: date, end: date, team: int | None = None) -> TicketsBehind:
+    """The tickets behind an agent's count from `start` to `end` inclusive, newest first, each
+    with its page in Freshservice; at most TICKETS_BEHIND_LIMIT of them (`count` says how many
+    there are). An agent who closed nothing there, or is unknown, gets an empty list.
+
+    Two queries (three when the list is cut, to count the rest).
+    """
+    config = freshservice_config()
+    closed = in_team(ClosedTicket.objects.all(), team).filter(
+        responder_id=agent, closure_date__range=(start, end)
+    )
+    rows = list(
+        closed.order_by("-closed_at", "-ticket_id").values_list(
+            "ticket_id", "closed_at", "closure_date", "status"
+        )[: TICKETS_BEHIND_LIMIT + 1]
+    )
+    count = len(rows) if len(rows) <= TICKETS_BEHIND_LIMIT else closed.count()
+    return TicketsBehind(
+        agent=Agent(freshworks_user_id=agent, name=_agents([agent])[agent][0]),
+        start=start,
+        end=end,
+        tickets=[
+            TicketBehind(
+                ticket_id=ticket_id,
+                closed_at=closed_at,
+                closure_date=closure_date,
+                status=status,
+                url=config.ticket_url(ticket_id),
+            )
+            for ticket_id, closed_at, closure_date, status in rows[:TICKETS_BEHIND_LIMIT]
+        ],
+        count=count,
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ into requests-mock (tests/upstream.py). What it answers:
 - A per-minute credit budget: a list call costs 1, plus 2 per `include`; every answer carries the
   `X-Ratelimit-*` headers, and an exhausted budget answers 429 with `Retry-After` in seconds.
 - Vendor-style JSON errors: 400 naming the field, 401, 404, 405.
+- `GET /a/tickets/{id}`: a small HTML page standing in for the agent portal's ticket page, where
+  the dashboard's ticket links lead (no log-in, no credit; 404 for a ticket it does not have).
 The world is shown as of `clock()`.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import json
 import logging
 import math
@@ -45,6 +48,7 @@ API_PREFIX = "/api/v2/"
 TICKETS_PATH = "/api/v2/tickets"
 GROUPS_PATH = "/api/v2/groups/"
 AGENTS_PATH = "/api/v2/agents"
+PORTAL_TICKET_PATH = "/a/tickets/"
 DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 100
 DEFAULT_PER_MINUTE = 140  # credits a minute, as on a small plan
@@ -145,6 +149,8 @@ class FreshserviceApi:
     def handle(self, request: ApiRequest) -> ApiResponse:
         """The answer to `request`; a bug inside answers a vendor-style 500 and is logged."""
         url = urlsplit(request.url)
+        if request.method == "GET" and url.path.startswith(PORTAL_TICKET_PATH):
+            return self._portal_ticket(url.path[len(PORTAL_TICKET_PATH) :].rstrip("/"))
         query = parse_qs(url.query, keep_blank_values=True)
         listing = request.method == "GET" and url.path.rstrip("/") == TICKETS_PATH
         cost = 1 + 2 * len(_includes(query)) if listing else 1
@@ -257,6 +263,34 @@ class FreshserviceApi:
         if ticket is None:
             raise _Reply(404, error_body(404))
         return {"ticket": ticket}
+
+    def _portal_ticket(self, raw: str) -> ApiResponse:
+        """The agent portal's ticket page, in the demo: what the stand-in knows of the ticket."""
+        ticket = (
+            self.world.view_ticket(int(raw), now=self.now())
+            if raw.isascii() and raw.isdigit()
+            else None
+        )
+        title = f"Ticket #{raw}" if ticket else "No such ticket"
+        rows = "".join(
+            f"<dt>{html.escape(name)}</dt><dd>{html.escape(str(ticket.get(key)))}</dd>"
+            for name, key in [
+                ("Subject", "subject"),
+                ("Status", "status"),
+                ("Agent (responder id)", "responder_id"),
+                ("Group", "group_id"),
+                ("Updated at", "updated_at"),
+            ]
+            if ticket
+        )
+        page = (
+            f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<h1>{html.escape(title)}</h1><p>The demo's stand-in for Freshservice's ticket page "
+            f"(in production this link opens the ticket in Freshservice).</p><dl>{rows}</dl></html>"
+        )
+        return ApiResponse(
+            200 if ticket else 404, page.encode(), {"Content-Type": "text/html; charset=utf-8"}
+        )
 
     def _group(self, request: ApiRequest, path: str) -> dict[str, Any]:
         # Reference: https://api.freshservice.com/#view_a_group

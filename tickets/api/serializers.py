@@ -96,6 +96,34 @@ class TeamQuerySerializer(serializers.Serializer):
     team = TeamField()
 
 
+def AgentParam(**kwargs: Any) -> serializers.IntegerField:
+    message = "agent must be a Freshservice agent id: a whole number from 1."
+    errors: dict[str, Any] = dict.fromkeys(
+        ("invalid", "min_value", "max_value", "max_string_length"), message
+    )
+    errors["required"] = "agent is required: the agent's Freshservice id (freshworks_user_id)."
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,  # the database's BIGINT
+        error_messages=errors,
+        **kwargs,
+    )
+
+
+class DailyQuerySerializer(PeriodQuerySerializer):
+    agent = AgentParam(
+        required=False,
+        help_text="Only this agent in `agents` (the team's total stays whole).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return super().validate(attrs) | {"agent": attrs.get("agent")}
+
+
+class TicketsQuerySerializer(DailyQuerySerializer):
+    agent = AgentParam(help_text="The agent's Freshservice id (`freshworks_user_id`).")
+
+
 class DateQuerySerializer(serializers.Serializer):
     date = DateParam(required=False, help_text="YYYY-MM-DD; default today (TIME_ZONE).")
 
@@ -214,6 +242,92 @@ class ClosuresSerializer(serializers.Serializer):
         "configured); null when it spans several teams or until a sync has read the group.",
     )
     teams = TeamSerializer(many=True, help_text="Every configured team (FRESH_GROUP_ID).")
+
+
+class AgentDaysSerializer(serializers.Serializer):
+    freshworks_user_id = serializers.IntegerField()
+    name = serializers.CharField()
+    counts = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Closures per day, in the order of `days`."
+    )
+
+
+@extend_schema_field(AgentDaysSerializer(many=True))
+class AgentDaysField(serializers.Field):
+    """AgentDaysSerializer(many=True) as plain dicts: 300 agents by 366 days are 110,000 counts."""
+
+    def to_representation(self, agents: list[selectors.AgentDays]) -> list[dict[str, Any]]:
+        return [
+            {
+                "freshworks_user_id": agent.freshworks_user_id,
+                "name": agent.name,
+                "counts": agent.counts,
+            }
+            for agent in agents
+        ]
+
+
+class DailyClosuresSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    days = serializers.ListField(
+        child=serializers.DateField(), help_text="Every day of the range, zeros included."
+    )
+    total = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The team's closures per day."
+    )
+    agents = AgentDaysField(
+        read_only=True,
+        help_text="Agents with closures in the range (or the one asked for), most closures "
+        "first, then by name.",
+    )
+
+
+class AgentSerializer(serializers.Serializer):
+    freshworks_user_id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TicketBehindSerializer(serializers.Serializer):
+    ticket_id = serializers.IntegerField()
+    closed_at = serializers.DateTimeField(help_text="When it was resolved (else closed).")
+    closure_date = serializers.DateField(help_text="The day it counts for, in TIME_ZONE.")
+    status = serializers.IntegerField(help_text="Freshservice's status number.")
+    status_label = serializers.CharField(help_text="`4 Resolved`, `5 Closed`, else the number.")
+    url = serializers.URLField(
+        allow_null=True,
+        help_text="The ticket's page in Freshservice; null when FRESH_ENDPOINT is not set.",
+    )
+
+
+@extend_schema_field(TicketBehindSerializer(many=True))
+class TicketsBehindField(serializers.Field):
+    """TicketBehindSerializer(many=True) as plain dicts: up to 5,000 rows."""
+
+    def to_representation(self, tickets: list[selectors.TicketBehind]) -> list[dict[str, Any]]:
+        when = serializers.DateTimeField()  # ISO 8601 in TIME_ZONE, as every other time
+        return [
+            {
+                "ticket_id": ticket.ticket_id,
+                "closed_at": when.to_representation(ticket.closed_at),
+                "closure_date": ticket.closure_date.isoformat(),
+                "status": ticket.status,
+                "status_label": ticket.status_label,
+                "url": ticket.url,
+            }
+            for ticket in tickets
+        ]
+
+
+class TicketsBehindSerializer(serializers.Serializer):
+    agent = AgentSerializer()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    tickets = TicketsBehindField(read_only=True, help_text="Newest first.")
+    count = serializers.IntegerField(help_text="How many tickets the range holds.")
+    truncated = serializers.BooleanField(
+        help_text=f"True when only the newest {selectors.TICKETS_BEHIND_LIMIT} are listed."
+    )
 
 
 class SyncStatusSerializer(serializers.Serializer):

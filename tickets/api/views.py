@@ -102,6 +102,34 @@ class TicketsViewSet(viewsets.ViewSet):
         return Response(s.ClosuresSerializer(answer).data)
 
     @extend_schema(
+        summary="Closures per day: the team's total and each agent's, every day of the range",
+        parameters=[s.DailyQuerySerializer, s.TeamQuerySerializer],
+        responses={200: s.DailyClosuresSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="closures/daily")
+    def closures_daily(self, request: Request) -> Response:
+        team = _team(request)
+        query = _valid(s.DailyQuerySerializer, request.query_params)
+        daily = selectors.daily_closures(
+            start=query["start"], end=query["end"], agent=query["agent"], team=team
+        )
+        return Response(s.DailyClosuresSerializer(daily).data)
+
+    @extend_schema(
+        summary="The tickets behind an agent's count, newest first, with links to Freshservice",
+        parameters=[s.TicketsQuerySerializer, s.TeamQuerySerializer],
+        responses={200: s.TicketsBehindSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="closures/tickets")
+    def closures_tickets(self, request: Request) -> Response:
+        team = _team(request)
+        query = _valid(s.TicketsQuerySerializer, request.query_params)
+        behind = selectors.tickets_behind(
+            agent=query["agent"], start=query["start"], end=query["end"], team=team
+        )
+        return Response(s.TicketsBehindSerializer(behind).data)
+
+    @extend_schema(
         summary="Closures as CSV: one row per agent per day",
         parameters=[s.PeriodQuerySerializer, s.TeamQuerySerializer],
         responses={
