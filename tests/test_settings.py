@@ -76,6 +76,7 @@ def test_debug_runs_without_a_secret_key():
         ("REPAIR_SCHEDULE", "nightly"),
         ("REPAIR_DAYS", "0"),
         ("REPAIR_DAYS", "400"),
+        ("TV_ROTATE_SECONDS", "0"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable, value):
@@ -169,6 +170,8 @@ SPEC_VARIABLES = set(
         "FRESH_BUDGET_RESERVE",
         "REPAIR_SCHEDULE",
         "REPAIR_DAYS",
+        # SPEC §17: wall screens
+        "TV_ROTATE_SECONDS",
     ]
 )
 

@@ -50,6 +50,12 @@ class FreshserviceConfig:
             budget_reserve=settings.FRESH_BUDGET_RESERVE,
         )
 
+    # (placeholder: teams branch provides this)
+    @property
+    def group_ids(self) -> tuple[int, ...]:
+        """The configured groups (FRESH_GROUP_ID); empty without one."""
+        return (self.group_id,) if self.group_id is not None else ()
+
 
 _lock = threading.Lock()
 _override: FreshserviceConfig | None = None

@@ -84,14 +84,7 @@ class TicketsViewSet(viewsets.ViewSet):
         return self._closures(query["period"], query["start"], query["end"])
 
     def _closures(self, period: str, start, end) -> Response:
-        summary = selectors.closures_for_period(start=start, end=end)
-        answer = {
-            "period": period,
-            **vars(summary),
-            "top_closer": summary.top_closer,
-            "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
-        }
-        return Response(s.ClosuresSerializer(answer).data)
+        return Response(closures_answer(period=period, start=start, end=end))
 
     @extend_schema(
         summary="Closures as CSV: one row per agent per day",
@@ -203,6 +196,18 @@ class TicketsViewSet(viewsets.ViewSet):
         except IdsFileError as error:
             return Response({"detail": str(error)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         return Response(s.MappingReportSerializer(report).data)
+
+
+def closures_answer(*, period: str, start: date, end: date) -> dict[str, Any]:
+    """A closures answer (SPEC §9) as the API and the wall screens' data endpoint give it."""
+    summary = selectors.closures_for_period(start=start, end=end)
+    answer = {
+        "period": period,
+        **vars(summary),
+        "top_closer": summary.top_closer,
+        "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
+    }
+    return s.ClosuresSerializer(answer).data
 
 
 def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:
