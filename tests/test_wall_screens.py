@@ -425,3 +425,18 @@ def test_a_revoked_link_is_not_seen_again():
     Client().get(new.path)
 
     assert WallScreenLink.objects.get().last_seen_at is None
+
+
+def test_the_admin_names_each_links_team_in_one_query(superuser, django_assert_max_num_queries):
+    FreshserviceGroup.objects.create(group_id=GROUP_ID, name="Service Desk", fetched_at=NOW)
+    for n in range(5):
+        create_wall_screen(name=f"Screen {n}", team=GROUP_ID)
+    create_wall_screen(name="Everything")
+    client = logged_in(superuser)
+    client.get(CHANGELIST)  # the session, the permissions: warm
+
+    with django_assert_max_num_queries(6):
+        listed = client.get(CHANGELIST).content.decode()
+
+    assert listed.count(f"Service Desk ({GROUP_ID})") == 5
+    assert "all groups" in listed
