@@ -68,11 +68,14 @@ class TvClosures(APIView):
     renderer_classes = [JSONRenderer]
 
     def get(self, request: Request, token: str) -> Response:
-        if _seen(token) is None:  # before the query is read: a dead link learns nothing
+        link = _seen(token)
+        if link is None:  # before the query is read: a dead link learns nothing
             raise NotFound(f"{REVOKED} (or never existed).")
         query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         period = query.validated_data
+        # link.team is stored and shown (admin, `wall_screen list`); the closures follow it once
+        # the selector takes team= (teams branch): pass team=link.team here then.
         return Response(
             closures_answer(period=period["period"], start=period["start"], end=period["end"])
         )
