@@ -132,6 +132,22 @@ def superuser(db) -> User:
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole session, whichever browser test modules run; use it
+    through tests/test_browser.py's `browser` fixture."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
 @dataclass(frozen=True)
 class _LeftOut:
     because: str  # "N tests {because} and were left out{hint}."

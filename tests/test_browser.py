@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import CHROMIUM, ENDPOINT
+from tests.conftest import ENDPOINT
 from tests.freshservice_data import make_ticket
 from tests.upstream import FakeFreshservice
 from tickets import dates
@@ -36,13 +36,11 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Browser:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+def browser(chromium: Browser) -> Browser:
+    """The session's one Chromium (tests/conftest.py). Other browser test modules reuse this
+    fixture (`browser = test_browser.browser`); each such copy hands out the same Chromium, as
+    a second Playwright in one process fails ("Sync API inside the asyncio loop")."""
+    return chromium
 
 
 @pytest.fixture
