@@ -116,7 +116,8 @@ class WallScreenLinkAdmin(admin.ModelAdmin):
         revoked = revoke_wall_screens(queryset)
         self.message_user(
             request,
-            f"Revoked {plural(revoked, 'wall-screen link')}; their screens now say so. "
+            f"Revoked {plural(revoked, 'wall-screen link')}; their screens say so at their next "
+            "reload (within 5 minutes). "
             "A revoked link stays revoked: create a new one for a screen that needs it.",
             messages.SUCCESS,
         )

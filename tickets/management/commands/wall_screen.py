@@ -84,7 +84,8 @@ class Command(BaseCommand):
         if revoked:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Revoked the wall-screen link “{link.name}”; its screen says so."
+                    f"Revoked the wall-screen link “{link.name}”; its screen says so within "
+                    "5 minutes."
                 )
             )
         else:
