@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from tickets.models import SyncLease
-from tickets.roles import ROLE_GROUPS, ROLE_PERMISSIONS
+from tickets.roles import GROUP_PERMISSIONS, ROLE_GROUPS, ROLE_PERMISSIONS
 
 
 @pytest.mark.django_db
@@ -16,7 +16,17 @@ def test_each_role_group_holds_the_sync_permissions():
     assert {"force_sync", "view_sync_stats"} <= set(ROLE_PERMISSIONS)
     for name in ROLE_GROUPS:
         codenames = set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
-        assert codenames == set(ROLE_PERMISSIONS)
+        assert codenames == set(ROLE_PERMISSIONS) | set(GROUP_PERMISSIONS.get(name, ()))
+
+
+@pytest.mark.django_db
+def test_only_admins_manage_wall_screen_links():
+    def can(name: str) -> set[str]:
+        codenames = Group.objects.get(name=name).permissions.values_list("codename", flat=True)
+        return {codename for codename in codenames if codename.endswith("wallscreenlink")}
+
+    assert can("Admin") == {"add_wallscreenlink", "change_wallscreenlink", "view_wallscreenlink"}
+    assert can("Manager") == can("Developer") == set()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -83,6 +83,7 @@ def test_debug_runs_without_a_secret_key():
         ("WORKDAYS", "monday-friday"),
         ("WORKDAYS", "mon,tue,funday"),
         ("WORKDAYS", ","),
+        ("TV_ROTATE_SECONDS", "0"),
     ],
 )
 def test_a_malformed_value_stops_start_up_naming_the_variable(variable, value):
@@ -205,6 +206,8 @@ SPEC_VARIABLES = set(
         "DIGEST_WEBHOOK_URL",
         "EMAIL_URL",
         "DEFAULT_FROM_EMAIL",
+        # SPEC §17: wall screens
+        "TV_ROTATE_SECONDS",
     ]
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -377,3 +378,67 @@ class SyncLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.holder or 'free'}"
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a wall-screen token: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class WallScreenLinkQuerySet(models.QuerySet):
+    def active(self) -> WallScreenLinkQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def by_token(self, token: str) -> WallScreenLink | None:
+        """The unrevoked link whose token is `token`, None for an unknown or revoked one.
+
+        The lookup is by the token's hash, so no constant-time comparison is needed: how long
+        the database takes to find a row tells at most how much of a *hash* matched, and
+        knowing a prefix of SHA-256 does not help anyone build a token that hashes to it.
+        """
+        return self.active().filter(token_hash=token_hash(token)).first()
+
+
+class WallScreenLink(models.Model):
+    """A link that shows the board on a wall screen without a log-in (SPEC §17).
+
+    The token is shown once, when the link is created; only its hash is stored. A revoked link
+    stays revoked (create a new one); its row remains as a record.
+    """
+
+    # How often `last_seen_at` is written at most: a screen reads every few minutes, and
+    # several screens must not turn every read into a database write.
+    SEEN_EVERY = timedelta(minutes=1)
+
+    name = models.CharField(max_length=100, unique=True, help_text="Where the screen hangs")
+    team = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="A Freshservice group id (FRESH_GROUP_ID); empty: all configured groups",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="wall_screen_links",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last read by a screen (to the minute)"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = WallScreenLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -18,6 +18,10 @@ ROLE_PERMISSIONS = (
     "view_syncrun",
     "view_freshservicegroup",
 )
+# Beyond those, per group: Admins create and revoke wall-screen links (SPEC §17).
+GROUP_PERMISSIONS = {
+    "Admin": ("add_wallscreenlink", "change_wallscreenlink", "view_wallscreenlink"),
+}
 
 
 def ensure_roles(**kwargs: Any) -> None:
@@ -36,4 +40,9 @@ def ensure_roles(**kwargs: Any) -> None:
     for name in ROLE_GROUPS:
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.add(*permissions)
+        group.permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label="tickets", codename__in=GROUP_PERMISSIONS.get(name, ())
+            )
+        )
     SyncLease.objects.get_or_create(name=SYNC_LEASE_NAME)

@@ -297,6 +297,8 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_DAYS = _setting("SESSION_DAYS", _positive_int, 30)
 SESSION_COOKIE_AGE = int(timedelta(days=SESSION_DAYS).total_seconds())
+# Wall screens (SPEC §17): seconds each period (Today, This Week, This Month) stays on screen.
+TV_ROTATE_SECONDS = _setting("TV_ROTATE_SECONDS", _positive_int, 20)
 
 REST_FRAMEWORK = {
     # Token first, so that an anonymous call is answered 401 with a WWW-Authenticate header.

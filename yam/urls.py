@@ -4,11 +4,14 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from yam import views
+from yam import tv, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     re_path(r"^healthz/?$", views.healthz, name="healthz"),
+    # Wall screens (SPEC §17): the token is the credential of these two and of nothing else.
+    re_path(r"^tv/(?P<token>[^/]+)/?$", tv.tv_page, name="tv"),
+    re_path(r"^tv/(?P<token>[^/]+)/closures/?$", tv.TvClosures.as_view(), name="tv-closures"),
     path("api/", include("tickets.api.urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(

@@ -91,15 +91,7 @@ class TicketsViewSet(viewsets.ViewSet):
         return self._closures(query["period"], query["start"], query["end"], team=team)
 
     def _closures(self, period: str, start, end, *, team: int | None) -> Response:
-        summary = selectors.closures_for_period(start=start, end=end, period=period, team=team)
-        answer = {
-            "period": period,
-            **vars(summary),
-            "top_closer": summary.top_closer,
-            "top_closers": summary.top_closers,
-            "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
-        }
-        return Response(s.ClosuresSerializer(answer).data)
+        return Response(closures_answer(period=period, start=start, end=end, team=team))
 
     @extend_schema(
         summary="Closures per day: the team's total and each agent's, every day of the range",
@@ -268,6 +260,19 @@ class ApiRootView(APIView):
                 "schema": link("schema"),
             }
         )
+
+
+def closures_answer(*, period: str, start: date, end: date, team: int | None) -> dict[str, Any]:
+    """A closures answer (SPEC §9) as the API and the wall screens' data endpoint give it."""
+    summary = selectors.closures_for_period(start=start, end=end, period=period, team=team)
+    answer = {
+        "period": period,
+        **vars(summary),
+        "top_closer": summary.top_closer,
+        "top_closers": summary.top_closers,
+        "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
+    }
+    return s.ClosuresSerializer(answer).data
 
 
 def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:

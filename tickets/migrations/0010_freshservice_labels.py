@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0006_teams'),
+        ('tickets', '0007_wall_screens'),
     ]
 
     operations = [
