@@ -22,7 +22,11 @@ from django.utils import timezone
 from demo import bootstrap as demo_service
 from demo.bootstrap import DEMO_GROUP_ID, start_demo
 from tests.servers import free_port
-from tickets.freshservice_config import freshservice_config
+from tickets.freshservice_config import (
+    FreshserviceConfig,
+    freshservice_config,
+    running_demo_config,
+)
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
 
 pytestmark = pytest.mark.django_db
@@ -396,6 +400,7 @@ def test_runsite_with_demo_mode_forced_ignores_a_configured_key(demo_settings, m
     demo_settings.FRESH_API = "a-real-key"
     demo_settings.DEMO_MODE = True
     demo = mock.Mock()
+    demo.return_value.config = FreshserviceConfig.from_settings()
     runserver = mock.Mock()
     monkeypatch.setattr("demo.management.commands.runsite.start_demo", demo)
     monkeypatch.setattr("demo.management.commands.runsite.call_command", runserver)
