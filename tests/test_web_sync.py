@@ -222,11 +222,15 @@ def test_a_sync_past_its_time_limit_records_a_failed_run_and_logs_why(
 
     run = SyncRun.objects.get()
     assert run.status == SyncRun.Status.FAILED
-    assert run.error == str(raised.value) == (
-        "Gave up on Freshservice within the 25 s time limit: waiting 30 s before "
-        "/api/v2/tickets would pass it (2 API calls made). Syncs started from the web stop "
-        "there (WEB_SYNC_SECONDS) and change nothing; sync long ranges with manage.py "
-        "sync_daily_closures."
+    assert (
+        run.error
+        == str(raised.value)
+        == (
+            "Gave up on Freshservice within the 25 s time limit: waiting 30 s before "
+            "/api/v2/tickets would pass it (2 API calls made). Syncs started from the web stop "
+            "there (WEB_SYNC_SECONDS) and change nothing; sync long ranges with manage.py "
+            "sync_daily_closures."
+        )
     )
     assert raised.value.run == run
     assert f"Sync of {TODAY} timed out: Gave up on Freshservice" in caplog.text
