@@ -12,7 +12,7 @@ def main() -> None:
     from django.core.management import execute_from_command_line
 
     try:
-        settings.INSTALLED_APPS  # reads yam/settings.py, which checks every variable
+        settings.INSTALLED_APPS  # noqa: B018 (reads yam/settings.py, which checks every variable)
     except ImproperlyConfigured as exc:
         # One line naming the variable, no traceback (SPEC §19.1).
         sys.exit(f"ImproperlyConfigured: {exc}")

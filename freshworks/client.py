@@ -176,8 +176,9 @@ class FreshserviceClient:
     next minute (0 never waits). `time_limit` (seconds from the client's creation, by its
     `clock`) bounds everything the client does: each request's timeouts shrink to the time left,
     and a request, a retry or a wait that cannot finish in time raises FreshworksDeadlineError
-    instead of starting (a sync started from a web request must answer before gunicorn's timeout). `on_wait(seconds, reason)` hears of every wait counted in the
-    budget before it starts, for progress output. `http://` endpoints are refused unless
+    instead of starting (a sync started from a web request must answer before gunicorn's
+    timeout). `on_wait(seconds, reason)` hears of every wait counted in the budget before it
+    starts, for progress output. `http://` endpoints are refused unless
     `allow_http` (the demo's and the tests' local stand-ins).
     """
 

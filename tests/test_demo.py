@@ -25,7 +25,6 @@ from tests.servers import free_port
 from tickets.freshservice_config import (
     FreshserviceConfig,
     freshservice_config,
-    running_demo_config,
 )
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
 

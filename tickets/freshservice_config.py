@@ -11,8 +11,9 @@ The other sources, both demo mode's (`make run`, i.e. `manage.py runsite`):
 - that process also publishes the stand-in in `settings.DEMO_STATE_FILE` (`var/demo.json`:
   its pid, endpoint, key, group and IDs file) while it runs (`publish_demo_config`). Another
   process on the machine with no Freshservice account configured (no `FRESH_API`) — the
-  README's commands, cron — syncs that running demo (`running_demo_config`), as the site does. Once the demo stops, the file is gone (or names a
-  dead process) and the settings hold again.
+  README's commands, cron — syncs that running demo (`running_demo_config`), as the site
+  does. Once the demo stops, the file is gone (or names a dead process) and the settings hold
+  again.
 """
 
 from __future__ import annotations

@@ -231,6 +231,7 @@ def _sync(request: Request, *, force: bool) -> Response:
     except SyncFailed as failure:
         # Not configured is the server's state (503); past WEB_SYNC_SECONDS, 504; anything
         # else is Freshservice's (502).
+        code: int
         if isinstance(failure, SyncNotConfigured):
             code = status.HTTP_503_SERVICE_UNAVAILABLE
         elif isinstance(failure, SyncTimedOut):
