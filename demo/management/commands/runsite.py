@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,9 @@ class Command(BaseCommand):
                 f"Port {port} is already in use: stop what is using it, or choose another "
                 f"(PORT=9000 make run)."
             )
+        # A stop by SIGTERM (a service manager, a CI script) cleans up as Ctrl-C does: the
+        # stand-in stops and var/demo.json goes.
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         demo = start_demo(port=port, stdout=self.stdout)
         try:
             with publish_demo_config(demo.config):
@@ -110,6 +115,7 @@ class Command(BaseCommand):
                 call_command("runserver", address, use_reloader=False)
         finally:
             demo.stop()
+            signal.signal(signal.SIGTERM, previous)
 
     def _port_from_environment(self) -> int:
         raw = os.environ.get("PORT", "").strip()
