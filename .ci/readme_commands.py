@@ -108,7 +108,7 @@ def free_port() -> int:
 def start_demo(clone: Clone, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         ["make", "run"],  # noqa: S607 - the README's own command, found on PATH
-        cwd=clone.path, env=clone.env | {"PORT": str(port)},
+        cwd=clone.path, env=clone.env | {"PORT": str(port), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     output = []
