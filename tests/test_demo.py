@@ -25,6 +25,7 @@ from tests.servers import free_port
 from tickets.freshservice_config import (
     FreshserviceConfig,
     freshservice_config,
+    running_demo_config,
 )
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
 
@@ -370,6 +371,8 @@ def test_runsite_without_a_key_serves_the_demo_and_prints_the_login(
         # While "runserver" runs, the stand-in answers and the printed login works.
         endpoint = freshservice_config().endpoint
         assert requests.get(f"{endpoint}tickets", timeout=5).status_code == 401
+        # ... and other processes on the machine find it (var/demo.json).
+        assert running_demo_config() == freshservice_config()
         served.append((name, address, options))
 
     served: list[tuple] = []
@@ -393,6 +396,7 @@ def test_runsite_without_a_key_serves_the_demo_and_prints_the_login(
     (site,) = sites
     with pytest.raises(requests.ConnectionError):  # stopped once runserver returned
         requests.get(f"{site.server.endpoint}tickets", timeout=5)
+    assert running_demo_config() is None
 
 
 def test_runsite_with_demo_mode_forced_ignores_a_configured_key(demo_settings, monkeypatch):
