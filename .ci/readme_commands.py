@@ -21,7 +21,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import time
 from pathlib import Path
 
 import requests
+from make_run import start_make_run, stop_make_run  # .ci/make_run.py
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = ".venv/bin/python manage.py "
@@ -106,27 +106,11 @@ def free_port() -> int:
 
 
 def start_demo(clone: Clone, port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        ["make", "run"],  # noqa: S607 - the README's own command, found on PATH
-        cwd=clone.path, env=clone.env | {"PORT": str(port), "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    output = []
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        output.append(line)
-        if "Quit the server" in line or not line:
-            break
-    text = "".join(output)
-    if "Password:" not in text:
-        raise SystemExit(f"make run did not start the demo:\n{text}")
+    server, printed = start_make_run(cwd=clone.path, env=clone.env | {"PORT": str(port)})
+    if "Password:" not in printed:
+        stop_make_run(server)
+        raise SystemExit(f"make run did not start the demo:\n{printed}")
     return server
-
-
-def stop_demo(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(30)
 
 
 def check_curl(clone: Clone, token: str, port: int) -> None:
@@ -163,7 +147,7 @@ def main() -> int:
         before = clone.state()
         if "Agent " in before.splitlines()[0] or before.startswith("[]"):
             clone.failures.append(f"the demo's agents lost their names:\n{before}")
-        stop_demo(server)
+        stop_make_run(server)
         server = None
         state_file = clone.path / "var" / "demo.json"
         deadline = time.monotonic() + 30  # the site stops its hourly sync and stand-in first
@@ -179,7 +163,7 @@ def main() -> int:
             clone.failures.append(f"the commands changed the demo's data:\n{before}")
     finally:
         if server is not None:
-            stop_demo(server)
+            stop_make_run(server)
         shutil.rmtree(where, ignore_errors=True)
 
     for failure in clone.failures:

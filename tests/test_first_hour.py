@@ -30,6 +30,7 @@ from django.core.management import call_command
 
 from demo.management.commands.runsite import write_development_env
 from tests.servers import free_port
+from tests.test_settings import load_settings
 from tests.upstream import StandIn, serve_stand_in
 from tickets.freshservice_config import (
     FreshserviceConfig,
@@ -45,17 +46,22 @@ NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 STAND_IN_KEY = "demo-stand-in-key-123"
 
 
-def run_manage(*args: str, cwd: Path = BASE_DIR, **env: str | None) -> subprocess.CompletedProcess:
-    """`python manage.py ...` in a new process with only these variables (None: unset)."""
+def run_python(*argv: str, **env: str | None) -> subprocess.CompletedProcess:
+    """`python ...` in the project folder, a new process with only these variables (None:
+    unset), as a shell on a fresh machine would start it."""
     base = {"PATH": os.environ["PATH"], "ENV_FILE": ""}
     return subprocess.run(
-        [sys.executable, str(cwd / "manage.py"), *args],
+        [sys.executable, *argv],
         env={name: value for name, value in (base | env).items() if value is not None},
-        cwd=cwd,
+        cwd=BASE_DIR,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def run_manage(*args: str, **env: str | None) -> subprocess.CompletedProcess:
+    return run_python("manage.py", *args, **env)
 
 
 # --- one line per bad setting -------------------------------------------------------------------
@@ -83,15 +89,16 @@ def test_a_malformed_setting_is_one_line_naming_the_variable(variable, value):
     assert line.startswith(f"ImproperlyConfigured: {variable}={value!r} is not valid: ")
 
 
+def gunicorn_config(option: str, *, web_sync_seconds: str) -> subprocess.CompletedProcess:
+    """gunicorn with the project's gunicorn.conf.py, checking or printing its configuration."""
+    return run_python(
+        "-m", "gunicorn", "-c", "gunicorn.conf.py", option,
+        DEBUG="1", WEB_SYNC_SECONDS=web_sync_seconds,
+    )  # fmt: skip
+
+
 def test_gunicorn_refuses_a_malformed_setting_in_one_line():
-    done = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config"],
-        env={"PATH": os.environ["PATH"], "ENV_FILE": "", "DEBUG": "1", "WEB_SYNC_SECONDS": "x"},
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = gunicorn_config("--check-config", web_sync_seconds="x")
 
     assert done.returncode == 1
     assert done.stderr.strip() == (
@@ -101,14 +108,7 @@ def test_gunicorn_refuses_a_malformed_setting_in_one_line():
 
 
 def test_gunicorn_conf_sets_the_worker_timeout_above_the_web_sync_limit():
-    done = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--print-config"],
-        env={"PATH": os.environ["PATH"], "ENV_FILE": "", "DEBUG": "1", "WEB_SYNC_SECONDS": "40"},
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = gunicorn_config("--print-config", web_sync_seconds="40")
 
     assert done.returncode == 0, done.stderr
     printed = dict(re.findall(r"^(\w+)\s+= (.*)$", done.stdout, re.MULTILINE))
@@ -125,17 +125,9 @@ SHOW_HTTPS = (
 
 
 def show_https(**env: str | None) -> str:
-    base = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "yam.settings"}
-    done = subprocess.run(
-        [sys.executable, "-c", SHOW_HTTPS],
-        env={name: value for name, value in (base | env).items() if value is not None},
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    loaded = load_settings(SHOW_HTTPS, **({"SECRET_KEY": None} | env))
+    assert loaded.returncode == 0, loaded.stderr
+    return loaded.stdout.strip()
 
 
 def test_env_example_copied_to_env_keeps_https_off_under_make_runs_debug(tmp_path):

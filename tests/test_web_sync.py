@@ -76,8 +76,18 @@ def fetch(client: FreshserviceClient) -> list:
     return list(client.iter_ticket_pages(updated_since=SINCE))
 
 
-def next_page(url: str) -> dict[str, str]:
-    return {"Link": f'<{url}&page=2>; rel="next"'}
+FIRST_URL = f"{TICKETS_URL}?updated_since=2026-11-26T08%3A00%3A00Z&include=stats&per_page=100"
+
+
+def slow_first_page(requests_mock: Any, clock: Clock, *, seconds: float) -> None:
+    """Page 1 (of 2) answers after `seconds` by the client's clock."""
+
+    def answer(request: Any, context: Any) -> dict:
+        clock.advance(seconds)
+        context.headers["Link"] = f'<{FIRST_URL}&page=2>; rel="next"'
+        return make_page(make_ticket(id=301))
+
+    requests_mock.get(f"{FIRST_URL}&page=1", complete_qs=True, json=answer)
 
 
 # --- the client's time limit --------------------------------------------------------------------
@@ -122,15 +132,8 @@ def test_the_budget_reserve_wait_counts_against_the_time_limit(requests_mock, cl
 
 
 def test_each_request_waits_for_its_answer_no_longer_than_the_time_left(requests_mock, clock):
-    first_url = f"{TICKETS_URL}?updated_since=2026-11-26T08%3A00%3A00Z&include=stats&per_page=100"
-
-    def slow_first_page(request: Any, context: Any) -> dict:
-        clock.advance(4)
-        context.headers.update(next_page(first_url))
-        return make_page(make_ticket(id=301))
-
-    requests_mock.get(f"{first_url}&page=1", complete_qs=True, json=slow_first_page)
-    requests_mock.get(f"{first_url}&page=2", complete_qs=True, **ONE_TICKET)
+    slow_first_page(requests_mock, clock, seconds=4)
+    requests_mock.get(f"{FIRST_URL}&page=2", complete_qs=True, **ONE_TICKET)
     client = limited_client(clock, 10, timeout=30)
 
     assert len(fetch(client)) == 2
@@ -141,14 +144,7 @@ def test_each_request_waits_for_its_answer_no_longer_than_the_time_left(requests
 
 
 def test_paging_stops_before_the_next_page_once_the_time_is_up(requests_mock, clock):
-    first_url = f"{TICKETS_URL}?updated_since=2026-11-26T08%3A00%3A00Z&include=stats&per_page=100"
-
-    def slow_first_page(request: Any, context: Any) -> dict:
-        clock.advance(11)
-        context.headers.update(next_page(first_url))
-        return make_page(make_ticket(id=301))
-
-    requests_mock.get(f"{first_url}&page=1", complete_qs=True, json=slow_first_page)
+    slow_first_page(requests_mock, clock, seconds=11)
     client = limited_client(clock, 10)
 
     with pytest.raises(FreshworksDeadlineError, match="ran out before /api/v2/tickets"):
