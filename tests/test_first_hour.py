@@ -6,7 +6,7 @@ the demo; with the demo stopped they say what is missing and change nothing. A m
 malformed setting is one line naming the variable, never a traceback; `.env.example` copied to
 `.env` keeps HTTPS off under DEBUG; the README's token example creates its user first.
 
-The same commands, as the README writes them, on a fresh clone: .ci/readme_commands.sh.
+The same commands, as the README writes them, on a fresh clone: .ci/readme_commands.py.
 """
 
 from __future__ import annotations
