@@ -8,13 +8,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from make_run import start_make_run, stop_make_run  # .ci/make_run.py
 from playwright.sync_api import expect, sync_playwright
 
 PORT = os.environ.get("SMOKE_PORT", "8799")
@@ -37,20 +35,8 @@ def main() -> int:
     env = {key: value for key, value in os.environ.items() if not key.startswith("FRESH_")}
     database = Path(tempfile.mkdtemp()) / "demo-smoke.sqlite3"
     env |= {"PORT": PORT, "DATABASE_URL": f"sqlite:///{database}"}
-    server = subprocess.Popen(
-        ["make", "run"],  # noqa: S607 - the README's own command, found on PATH
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    output = []
+    server, text = start_make_run(cwd=Path.cwd(), env=env, within=180)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = server.stdout.readline()
-            output.append(line)
-            if "Quit the server" in line or not line:
-                break
-        text = "".join(output)
         assert "Demo" in text, text
         password = re.search(r"Password:\s+(\S+)", text).group(1)
         assert re.search(r"Log in:\s+demo", text), text
@@ -91,8 +77,7 @@ def main() -> int:
         sys.stdout.write(f"demo smoke: make run served a populated dashboard on port {PORT}\n")
         return 0
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
+        stop_make_run(server)
         shutil.rmtree(database.parent, ignore_errors=True)
 
 

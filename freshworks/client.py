@@ -141,6 +141,10 @@ class FreshworksConnectionError(FreshworksError):
     """Connection errors or timeouts on every attempt."""
 
 
+class FreshworksDeadlineError(FreshworksError):
+    """The client's `time_limit` ran out (or would, during a wait) before it was done."""
+
+
 class FreshworksResponseError(FreshworksError):
     """An answer the client cannot use: not JSON, wrong shape, missing stats, foreign link, 4xx."""
 
@@ -169,8 +173,12 @@ class FreshserviceClient:
 
     `budget_reserve` is the fraction of `X-RateLimit-Total` left to the account's other
     integrations: once an answer shows less than that remaining, the next request waits for the
-    next minute (0 never waits). `on_wait(seconds, reason)` hears of every wait counted in the
-    budget before it starts, for progress output. `http://` endpoints are refused unless
+    next minute (0 never waits). `time_limit` (seconds from the client's creation, by its
+    `clock`) bounds everything the client does: each request's timeouts shrink to the time left,
+    and a request, a retry or a wait that cannot finish in time raises FreshworksDeadlineError
+    instead of starting (a sync started from a web request must answer before gunicorn's
+    timeout). `on_wait(seconds, reason)` hears of every wait counted in the budget before it
+    starts, for progress output. `http://` endpoints are refused unless
     `allow_http` (the demo's and the tests' local stand-ins).
     """
 
@@ -189,6 +197,7 @@ class FreshserviceClient:
         on_wait: Callable[[float, str], None] | None = None,
         allow_http: bool = False,
         clock: Callable[[], datetime] = _utc_now,
+        time_limit: float | None = None,
     ) -> None:
         """Check the settings; raise FreshworksConfigError naming the one that is unusable."""
         api_key = (api_key or "").strip()
@@ -224,6 +233,8 @@ class FreshserviceClient:
             )
         if not max_wait >= 0:
             raise FreshworksConfigError("FRESH_MAX_WAIT_SECONDS must be 0 or more seconds.")
+        if time_limit is not None and not time_limit > 0:
+            raise FreshworksConfigError("The time limit must be a positive number of seconds.")
         if not 0 <= budget_reserve < 1:
             raise FreshworksConfigError(
                 "FRESH_BUDGET_RESERVE must be a fraction from 0 up to (not including) 1, "
@@ -247,6 +258,8 @@ class FreshserviceClient:
         self._sleep = sleep
         self._on_wait = on_wait
         self._clock = clock
+        self.time_limit = time_limit
+        self._deadline = clock() + timedelta(seconds=time_limit) if time_limit else None
         # Set by an answer that showed the budget below the reserve: the next request waits.
         self._reserve_low: tuple[int, int, float] | None = None
 
@@ -462,6 +475,7 @@ class FreshserviceClient:
         attempt = 1
         while True:
             self._wait_for_reserve(path)
+            self._check_deadline(path)
             self.api_calls += 1
             self.credits += credits
             try:
@@ -470,7 +484,7 @@ class FreshserviceClient:
                     params=params,
                     auth=(self._api_key, "X"),
                     headers={"Accept": "application/json"},
-                    timeout=(self.connect_timeout, self.timeout),
+                    timeout=self._timeouts(),
                     # A redirect could carry the request elsewhere; refuse it below instead.
                     allow_redirects=False,
                 )
@@ -479,6 +493,8 @@ class FreshserviceClient:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
+                # Cut short by the time limit: no retry could finish either.
+                self._check_deadline(path, doing=f"waiting for its answer ({type(exc).__name__})")
                 if attempt >= MAX_ATTEMPTS:
                     raise FreshworksConnectionError(
                         self._connection_message(exc, path, attempt)
@@ -510,8 +526,38 @@ class FreshserviceClient:
                 return response
             raise self._error_for(response, path, permission)
 
+    def _time_left(self) -> float | None:
+        """Seconds until the time limit, by the client's clock; None without a limit."""
+        if self._deadline is None:
+            return None
+        return (self._deadline - self._clock()).total_seconds()
+
+    def _check_deadline(self, path: str, *, wait: float = 0, doing: str = "") -> None:
+        """FreshworksDeadlineError unless there is time left (beyond a `wait` about to start)."""
+        left = self._time_left()
+        if left is None or left > wait:
+            return
+        if wait:
+            why = f"waiting {wait:g} s before {path} would pass it"
+        elif doing:
+            why = f"it ran out {doing} on {path}"
+        else:
+            why = f"it ran out before {path}"
+        raise FreshworksDeadlineError(
+            f"Gave up on Freshservice within the {self.time_limit:g} s time limit: {why} "
+            f"({self.api_calls} API calls made)."
+        )
+
+    def _timeouts(self) -> tuple[float, float]:
+        """(connect, read) timeouts of the next request: the settings', or the time left."""
+        left = self._time_left()
+        if left is None:
+            return self.connect_timeout, self.timeout
+        return min(self.connect_timeout, left), min(self.timeout, left)
+
     def _back_off(self, attempt: int, path: str, what: str) -> None:
         delay = BACKOFF_SECONDS[attempt - 1]
+        self._check_deadline(path, wait=delay)
         logger.warning(
             "Freshservice %s %s (attempt %d of %d); retrying in %d s",
             path,
@@ -556,6 +602,7 @@ class FreshserviceClient:
                 f"already waited): try again later, lower FRESH_BUDGET_RESERVE, or allow a "
                 f"longer wait (FRESH_MAX_WAIT_SECONDS, or --max-wait for a backfill)."
             )
+        self._check_deadline(path, wait=wait)
         self._wait(
             wait,
             f"Freshservice budget low ({left})",
@@ -583,6 +630,7 @@ class FreshserviceClient:
                 f"({self.waited_seconds:g} s already waited): try again later, or allow a "
                 f"longer wait (FRESH_MAX_WAIT_SECONDS, or --max-wait for a backfill)."
             )
+        self._check_deadline(path, wait=wait)
         self._wait(
             wait,
             f"Freshservice rate limit hit (429 on {path})",

@@ -316,3 +316,9 @@ def _app_logs_in_caplog(caplog):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _no_running_demo(settings, tmp_path_factory):
+    """A demo `make run` serves on this machine (var/demo.json) is not the tests' Freshservice."""
+    settings.DEMO_STATE_FILE = tmp_path_factory.getbasetemp() / "no-demo-runs.json"

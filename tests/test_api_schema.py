@@ -3,6 +3,7 @@ that nothing answers 5xx, every status is documented and every answer fits its s
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,7 +72,9 @@ def token(superuser) -> str:
 
 @pytest.fixture
 def upstream(requests_mock, fresh) -> FakeFreshservice:
-    """Syncs succeed, then meet the rate limit: 200, 429 and 400 are all exercised."""
+    """Syncs succeed, then meet the rate limit: 200, 429 and 400 are all exercised; the agent
+    names come from the example IDs.txt (the stand-in lists no agents)."""
+    fresh.FRESH_IDS_FILE = str(Path(fresh.BASE_DIR) / "freshworks" / "IDs.example.txt")
     fake = FakeFreshservice(requests_mock)
     fake.put(make_ticket(id=1), make_ticket(id=2, responder_id=1002))
     return fake

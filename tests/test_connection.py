@@ -332,7 +332,7 @@ def test_not_configured_exits_1_and_names_the_missing_variables(requests_mock, m
     assert "✗ Group       not set (FRESH_GROUP_ID)" in out
     assert problems(out) == [
         "Freshservice is not configured: set FRESH_API, FRESH_ENDPOINT, FRESH_GROUP_ID "
-        "(see .env.example)."
+        "(see .env.example), or start the demo with `make run`."
     ]
     assert requests_mock.call_count == 0
     assert rows() == before

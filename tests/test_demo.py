@@ -22,7 +22,11 @@ from django.utils import timezone
 from demo import bootstrap as demo_service
 from demo.bootstrap import DEMO_GROUP_ID, DEMO_GROUP_IDS, start_demo
 from tests.servers import free_port
-from tickets.freshservice_config import freshservice_config
+from tickets.freshservice_config import (
+    FreshserviceConfig,
+    freshservice_config,
+    running_demo_config,
+)
 from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure, TicketSyncMetadata
 
 pytestmark = pytest.mark.django_db
@@ -374,6 +378,8 @@ def test_runsite_without_a_key_serves_the_demo_and_prints_the_login(
         # While "runserver" runs, the stand-in answers and the printed login works.
         endpoint = freshservice_config().endpoint
         assert requests.get(f"{endpoint}tickets", timeout=5).status_code == 401
+        # ... and other processes on the machine find it (var/demo.json).
+        assert running_demo_config() == freshservice_config()
         served.append((name, address, options))
 
     served: list[tuple] = []
@@ -397,12 +403,14 @@ def test_runsite_without_a_key_serves_the_demo_and_prints_the_login(
     (site,) = sites
     with pytest.raises(requests.ConnectionError):  # stopped once runserver returned
         requests.get(f"{site.server.endpoint}tickets", timeout=5)
+    assert running_demo_config() is None
 
 
 def test_runsite_with_demo_mode_forced_ignores_a_configured_key(demo_settings, monkeypatch):
     demo_settings.FRESH_API = "a-real-key"
     demo_settings.DEMO_MODE = True
     demo = mock.Mock()
+    demo.return_value.config = FreshserviceConfig.from_settings()
     runserver = mock.Mock()
     monkeypatch.setattr("demo.management.commands.runsite.start_demo", demo)
     monkeypatch.setattr("demo.management.commands.runsite.call_command", runserver)

@@ -158,7 +158,7 @@ def test_a_file_without_a_valid_line_is_an_error(
 
 
 def test_the_shipped_example_file_loads_cleanly() -> None:
-    parsed = read_ids_file(REPO / "freshworks" / "IDs.txt")
+    parsed = read_ids_file(REPO / "freshworks" / "IDs.example.txt")
 
     assert [(entry.name, entry.freshworks_user_id) for entry in parsed.entries] == [
         ("Oscar S.", 12345),

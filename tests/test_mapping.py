@@ -298,11 +298,11 @@ def test_an_unusable_file_is_an_error_and_changes_nothing(
 
 
 def test_the_default_file_is_the_setting_relative_to_the_project(db: None, settings) -> None:
-    settings.FRESH_IDS_FILE = "freshworks/IDs.txt"
+    settings.FRESH_IDS_FILE = "freshworks/IDs.example.txt"
 
     report = refresh_user_mappings()
 
-    assert report.path == str(Path(settings.BASE_DIR) / "freshworks" / "IDs.txt")
+    assert report.path == str(Path(settings.BASE_DIR) / "freshworks" / "IDs.example.txt")
     assert sorted(mappings()) == [11111, 12345, 67890]
 
 

@@ -208,6 +208,7 @@ SPEC_VARIABLES = set(
         "DEFAULT_FROM_EMAIL",
         # SPEC §17: wall screens
         "TV_ROTATE_SECONDS",
+        "WEB_SYNC_SECONDS",
     ]
 )
 

@@ -3,19 +3,28 @@
 `freshservice_config()` is what the sync builds its client from and counts by. It is read from
 the settings (`FRESH_*`, `DEMO_MODE`), which are never rewritten at run time.
 
-The one other source: a process that serves its own stand-in Freshservice (demo mode's
-`manage.py runsite`) hands its configuration over with `override_freshservice_config(config)`.
-It holds for every thread of the process (the web requests behind the sync button, the admin's
-actions, the hourly sync) until the block ends. Production code never calls it (the benchmarks,
-which serve the same stand-in, do).
+The other sources, both demo mode's (`make run`, i.e. `manage.py runsite`):
+- the process that serves its own stand-in Freshservice hands its configuration over with
+  `override_freshservice_config(config)`. It holds for every thread of the process (the web
+  requests behind the sync button, the admin's actions, the hourly sync) until the block ends.
+  Production code never calls it (the benchmarks, which serve the same stand-in, do).
+- that process also publishes the stand-in in `settings.DEMO_STATE_FILE` (`var/demo.json`:
+  its pid, endpoint, key, group and IDs file) while it runs (`publish_demo_config`). Another
+  process on the machine with no Freshservice account configured (no `FRESH_API`) — the
+  README's commands, cron — syncs that running demo (`running_demo_config`), as the site
+  does. Once the demo stops, the file is gone (or names a dead process) and the settings hold
+  again.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -74,8 +83,68 @@ _override: FreshserviceConfig | None = None
 
 
 def freshservice_config() -> FreshserviceConfig:
-    """The configuration in force: the override when one is installed, else the settings'."""
-    return _override or FreshserviceConfig.from_settings()
+    """The configuration in force: the override when one is installed, else the settings', or
+    the running demo's when the settings name no account (no FRESH_API)."""
+    if _override is not None:
+        return _override
+    config = FreshserviceConfig.from_settings()
+    if not config.api_key:
+        return running_demo_config() or config
+    return config
+
+
+def running_demo_config() -> FreshserviceConfig | None:
+    """The stand-in Freshservice of the demo `make run` serves on this machine, if one runs."""
+    try:
+        state = json.loads(Path(settings.DEMO_STATE_FILE).read_text(encoding="utf-8"))
+        pid = int(state["pid"])
+        published = replace(
+            FreshserviceConfig.from_settings(),
+            api_key=str(state["api_key"]),
+            endpoint=str(state["endpoint"]),
+            group_ids=tuple(int(group) for group in state["group_ids"]),
+            workspace_id=None,
+            ids_file=str(state["ids_file"]),
+            demo=True,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return published if _process_runs(pid) else None
+
+
+@contextmanager
+def publish_demo_config(config: FreshserviceConfig) -> Iterator[Path]:
+    """Write `config` (a running demo's) to `settings.DEMO_STATE_FILE` for this process's
+    lifetime, readable by its owner only; removed when the block ends."""
+    path = Path(settings.DEMO_STATE_FILE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "pid": os.getpid(),
+        "endpoint": config.endpoint,
+        "api_key": config.api_key,
+        "group_ids": list(config.group_ids),
+        "ids_file": config.ids_file,
+    }
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(state, file)
+    os.replace(partial, path)  # whole or not at all, for a reader at the same moment
+    try:
+        yield path
+    finally:
+        with suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 @contextmanager

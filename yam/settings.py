@@ -171,11 +171,13 @@ else:
     SECRET_KEY = _setting("SECRET_KEY", str, None)
     if not SECRET_KEY:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Production (DEBUG off) refuses to start without it; "
-            "set SECRET_KEY in the environment or .env, or set DEBUG=1 on a development machine."
+            "SECRET_KEY is not set. Production (DEBUG off) refuses to start without it; set "
+            "SECRET_KEY in the environment or .env. On a development machine, `make run` writes "
+            "a .env with DEBUG=1 and a key of its own (or set DEBUG=1)."
         )
 
 # --- HTTPS (production): on unless DEBUG; HTTPS=0 for a site served over plain HTTP ----------
+# Under DEBUG it stays off unless HTTPS=1 asks for it: `make run` serves plain HTTP.
 HTTPS = _setting("HTTPS", _bool, not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
@@ -348,6 +350,12 @@ REPAIR_SCHEDULE = _setting("REPAIR_SCHEDULE", _cron, "")
 REPAIR_DAYS = _setting("REPAIR_DAYS", _days, 7)
 LOG_FILE = _setting("LOG_FILE", str, "")
 DEMO_MODE = _setting("DEMO_MODE", _bool, False)
+# Where `make run` (manage.py runsite) says which stand-in Freshservice its demo serves, so that
+# the README's commands, separate processes, sync the running demo (tickets/freshservice_config).
+DEMO_STATE_FILE = BASE_DIR / "var" / "demo.json"
+# The total time a sync started from the web (the sync button, force-sync, the admin's action)
+# may take, waits on Freshservice included; gunicorn.conf.py's worker timeout lies above it.
+WEB_SYNC_SECONDS = _setting("WEB_SYNC_SECONDS", _positive_int, 25)
 
 if FRESH_API and not FRESH_GROUP_ID:
     raise ImproperlyConfigured(
@@ -414,5 +422,8 @@ LOGGING = {
         "freshworks": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
         "demo": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
         "django_crontab": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
+        # Every unhandled exception of a request (a 500), with its traceback; Django's own
+        # configuration prints these only under DEBUG and otherwise mails ADMINS, which we lack.
+        "django.request": {"handlers": list(_log_handlers), "level": "ERROR", "propagate": False},
     },
 }

@@ -46,12 +46,7 @@ from tickets.models import (
 from tickets.roles import FORCE_SYNC, VIEW_SYNC_STATS
 from tickets.services.directory import refresh_agents
 from tickets.services.mapping import link_agent
-from tickets.services.sync import (
-    REQUEST_MAX_WAIT_SECONDS,
-    SyncFailed,
-    SyncRefused,
-    sync_closures,
-)
+from tickets.services.sync import SyncFailed, SyncRefused, sync_from_web
 from tickets.wording import describe_sync, listed, plural
 
 # --- mixins -------------------------------------------------------------------------------------
@@ -111,12 +106,8 @@ class ForceSyncMixin(ForceSyncPermissionMixin):
             self.message_user(request, "The selected rows are gone; nothing to sync.")
             return
         try:
-            result = sync_closures(
-                first=first,
-                last=last,
-                trigger=SyncRun.Trigger.ADMIN,
-                force=True,
-                max_wait=REQUEST_MAX_WAIT_SECONDS,
+            result = sync_from_web(
+                first=first, last=last, trigger=SyncRun.Trigger.ADMIN, force=True
             )
         except (SyncRefused, SyncFailed) as outcome:
             self.message_user(request, describe_sync(outcome, dates=(first, last)), messages.ERROR)

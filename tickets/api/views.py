@@ -32,13 +32,13 @@ from tickets.exports import closures_csv_response
 from tickets.models import SyncRun
 from tickets.services.directory import refresh_agents
 from tickets.services.sync import (
-    REQUEST_MAX_WAIT_SECONDS,
     SyncFailed,
     SyncInProgress,
     SyncNotConfigured,
     SyncRateLimited,
     SyncRefused,
-    sync_closures,
+    SyncTimedOut,
+    sync_from_web,
 )
 
 SYNC_RESPONSES = {
@@ -52,6 +52,7 @@ SYNC_RESPONSES = {
     ),
     502: s.SyncFailedSerializer,
     503: s.SyncFailedSerializer,
+    504: s.SyncFailedSerializer,
 }
 
 
@@ -296,21 +297,23 @@ def _sync(request: Request, *, force: bool) -> Response:
     payload.is_valid(raise_exception=True)
     day = payload.validated_date()
     try:
-        result = sync_closures(
+        result = sync_from_web(
             first=day,
             trigger=SyncRun.Trigger.FORCE if force else SyncRun.Trigger.BUTTON,
             force=force,
-            max_wait=REQUEST_MAX_WAIT_SECONDS,
         )
     except SyncRefused as refusal:
         return _refused(refusal, day=day)
     except SyncFailed as failure:
-        # Not configured is the server's state (503); anything else is Freshservice's (502).
-        code = (
-            status.HTTP_503_SERVICE_UNAVAILABLE
-            if isinstance(failure, SyncNotConfigured)
-            else status.HTTP_502_BAD_GATEWAY
-        )
+        # Not configured is the server's state (503); past WEB_SYNC_SECONDS, 504; anything
+        # else is Freshservice's (502).
+        code: int
+        if isinstance(failure, SyncNotConfigured):
+            code = status.HTTP_503_SERVICE_UNAVAILABLE
+        elif isinstance(failure, SyncTimedOut):
+            code = status.HTTP_504_GATEWAY_TIMEOUT
+        else:
+            code = status.HTTP_502_BAD_GATEWAY
         answer = {"synced": False, "detail": str(failure)}
         return Response(s.SyncFailedSerializer(answer).data, status=code)
     answer = {

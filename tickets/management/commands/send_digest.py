@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tickets.dates import DateRangeError, check_range
-from tickets.management.commands.sync_daily_closures import BAD_ARGUMENTS, iso_date
+from tickets.management.arguments import BAD_ARGUMENTS, iso_date
 from tickets.services.digest import (
     DigestNotConfigured,
     channels,

@@ -10,18 +10,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from tickets.dates import DateRangeError, check_range
+from tickets.management.arguments import BAD_ARGUMENTS, iso_date
 from tickets.models import SyncRun
 from tickets.services.sync import SyncFailed, SyncRefused, SyncRequestError, sync_closures
 from tickets.wording import describe_sync
-
-BAD_ARGUMENTS = 2
-
-
-def iso_date(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a date in the form YYYY-MM-DD") from None
 
 
 def seconds(raw: str) -> float:

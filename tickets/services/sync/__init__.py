@@ -27,10 +27,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from freshworks.client import FreshserviceClient, FreshworksError, Ticket
+from freshworks.client import (
+    FreshserviceClient,
+    FreshworksDeadlineError,
+    FreshworksError,
+    Ticket,
+)
 from tickets import selectors
 from tickets.dates import DateRangeError, check_range, dates_label
 from tickets.freshservice_config import freshservice_config
@@ -44,6 +50,7 @@ from tickets.services.sync.errors import (
     SyncRateLimited,
     SyncRefused,
     SyncRequestError,
+    SyncTimedOut,
     WorkspaceConflict,
 )
 from tickets.services.sync.fetch import (
@@ -72,17 +79,22 @@ __all__ = [
     "SyncRefused",
     "SyncRequestError",
     "SyncResult",
+    "SyncTimedOut",
     "build_client",
     "closure_date",
     "counts_as_closed",
     "fetch_start",
     "sync_closures",
+    "sync_from_web",
 ]
 
 logger = logging.getLogger("tickets.sync")
 
 # The longest a sync started from an HTTP request waits on Retry-After in total (SPEC §6).
 REQUEST_MAX_WAIT_SECONDS = 20
+# How far back a sync started from the web may reach: it fetches everything changed since the
+# start of its first day (SPEC §19.2); older dates are the command's.
+WEB_SYNC_MAX_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ def sync_closures(
     client: FreshserviceClient | None = None,
     on_page: Callable[[int, int], None] | None = None,
     on_wait: Callable[[float, str], None] | None = None,
+    time_limit: float | None = None,
 ) -> SyncResult:
     """Sync the closures of `first`..`last` (default today; one day when `last` is omitted).
 
@@ -119,7 +132,10 @@ def sync_closures(
     refuses) or, after recording a failed SyncRun, when the group, the fetch or the write fails.
     `client` defaults to one built from the settings (`max_wait` bounds its waits on Retry-After
     and the budget reserve; `on_wait(seconds, reason)` hears of each wait before it starts);
-    `on_page(pages, tickets)` is called after each page fetched.
+    `on_page(pages, tickets)` is called after each page fetched. `time_limit` (seconds; a sync
+    started from the web passes WEB_SYNC_SECONDS) bounds the whole talk with Freshservice,
+    waits and slow answers included: past it the sync stops, records a failed SyncRun and
+    raises SyncTimedOut (SPEC §19.2).
     """
     today = timezone.localdate()
     first = first or today
@@ -135,12 +151,43 @@ def sync_closures(
     context = (
         nullcontext(client)
         if client is not None
-        else build_client(max_wait=max_wait, on_wait=on_wait)
+        else build_client(max_wait=max_wait, on_wait=on_wait, time_limit=time_limit)
     )
     with context as upstream:
         return _run_leased(
             first=first, last=last, trigger=trigger, force=force, client=upstream, on_page=on_page
         )
+
+
+def sync_from_web(
+    *,
+    first: date,
+    last: date | None = None,
+    trigger: SyncRun.Trigger,
+    force: bool = False,
+) -> SyncResult:
+    """A sync started by a web request (the API's sync and force-sync, the admin's action).
+
+    It must answer before gunicorn's worker timeout (gunicorn.conf.py), so it reaches back at
+    most WEB_SYNC_MAX_DAYS days from today (else SyncRequestError naming the command to use)
+    and stops after WEB_SYNC_SECONDS (SyncTimedOut, with a failed SyncRun); otherwise as
+    `sync_closures`.
+    """
+    today = timezone.localdate()
+    if (today - first).days >= WEB_SYNC_MAX_DAYS:
+        raise SyncRequestError(
+            f"A sync started from the web reaches back at most {WEB_SYNC_MAX_DAYS} days (it "
+            f"fetches everything changed since {first}); sync older dates with "
+            f"`manage.py sync_daily_closures --date {first}`."
+        )
+    return sync_closures(
+        first=first,
+        last=last,
+        trigger=trigger,
+        force=force,
+        max_wait=REQUEST_MAX_WAIT_SECONDS,
+        time_limit=settings.WEB_SYNC_SECONDS,
+    )
 
 
 def _run_leased(
@@ -243,6 +290,13 @@ def _run(
                 vanished=vanished,
             )
             run = record(SyncRun.Status.SUCCESS)
+    except FreshworksDeadlineError as exc:
+        reason = _one_line(
+            f"{exc} Syncs started from the web stop there (WEB_SYNC_SECONDS) and change "
+            f"nothing; sync long ranges with manage.py sync_daily_closures."
+        )
+        logger.error("Sync of %s timed out: %s", dates_label(first, last), reason)
+        raise SyncTimedOut(reason, run=record(SyncRun.Status.FAILED, reason)) from None
     except (FreshworksError, WorkspaceConflict, LeaseLost) as exc:
         reason = _one_line(str(exc))
         logger.error("Sync of %s failed: %s", dates_label(first, last), reason)

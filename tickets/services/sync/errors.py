@@ -56,6 +56,11 @@ class SyncNotConfigured(SyncFailed):
     """Freshservice is not configured; the message names the missing settings."""
 
 
+class SyncTimedOut(SyncFailed):
+    """The sync ran out of its time limit (a sync started from the web, WEB_SYNC_SECONDS) and
+    stopped cleanly: its failed SyncRun says where."""
+
+
 class WorkspaceConflict(Exception):
     """Inside the sync only: FRESH_WORKSPACE_ID names another workspace than the group's (it
     becomes a SyncFailed)."""

@@ -37,12 +37,13 @@ def build_client(
     *,
     max_wait: float | None = None,
     on_wait: Callable[[float, str], None] | None = None,
+    time_limit: float | None = None,
 ) -> FreshserviceClient:
     """A client from `freshservice_config()`; SyncNotConfigured names whatever is missing, and
     SyncFailed whatever the client refuses (plain http:// outside demo mode, SPEC §14.7).
 
     `on_wait(seconds, reason)` hears of every wait the client makes (Retry-After, the budget
-    reserve) before it starts.
+    reserve) before it starts; `time_limit` bounds all the client does, in seconds from now.
     """
     config = freshservice_config()
     missing = [
@@ -56,7 +57,8 @@ def build_client(
     ]
     if missing:
         raise SyncNotConfigured(
-            f"Freshservice is not configured: set {', '.join(missing)} (see .env.example)."
+            f"Freshservice is not configured: set {', '.join(missing)} (see .env.example), "
+            f"or start the demo with `make run`."
         )
     try:
         return FreshserviceClient(
@@ -67,6 +69,7 @@ def build_client(
             workspace_id=config.workspace_id,
             budget_reserve=config.budget_reserve,
             on_wait=on_wait,
+            time_limit=time_limit,
             # The vendor requires HTTPS; only the demo's stand-in listens on plain loopback HTTP.
             allow_http=config.demo,
         )
