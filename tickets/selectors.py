@@ -19,6 +19,7 @@ from tickets.dates import days, local_day_start
 from tickets.freshservice_config import freshservice_config
 from tickets.models import (
     DISPLAY_NAME,
+    DataVersion,
     FreshserviceGroup,
     FreshworksUserMapping,
     NameSource,
@@ -184,6 +185,18 @@ def closure_rows_of(closures: QuerySet[TicketClosure]) -> list[ClosureRow]:
     ]
     result.sort(key=lambda row: (row.date, -row.tickets_closed, row.name.casefold()))
     return result
+
+
+def data_state() -> tuple[int, datetime | None]:
+    """The data version (SPEC §19.6: it moves whenever a read answer may have changed) and the
+    `watermark`, in one query."""
+    latest = SyncRun.objects.successful().order_by("-started_at").values("started_at")[:1]
+    state = (
+        DataVersion.objects.annotate(watermark=Subquery(latest))
+        .values_list("version", "watermark")
+        .first()
+    )
+    return state if state is not None else (0, watermark())
 
 
 def watermark() -> datetime | None:

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from freshworks.ids import IdsFileError
 from tickets import selectors
 from tickets.api import serializers as s
+from tickets.api.etag import conditional, stale_flag
 from tickets.api.permissions import CanForceSync, CanSyncTheDate, CanViewSyncStats
 from tickets.exports import closures_csv_response
 from tickets.models import SyncRun
@@ -69,6 +70,7 @@ class TicketsViewSet(viewsets.ViewSet):
 
     @extend_schema(summary="Closures for today", responses=s.ClosuresSerializer)
     @action(detail=False, methods=["get"], url_path="closures/today")
+    @conditional(volatile=stale_flag)
     def closures_today(self, request: Request) -> Response:
         today = timezone.localdate()
         return self._closures("today", today, today)
@@ -79,6 +81,7 @@ class TicketsViewSet(viewsets.ViewSet):
         responses={200: s.ClosuresSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"], url_path="closures/period")
+    @conditional(volatile=stale_flag)
     def closures_period(self, request: Request) -> Response:
         query = _valid(s.PeriodQuerySerializer, request.query_params)
         return self._closures(query["period"], query["start"], query["end"])
@@ -162,6 +165,7 @@ class TicketsViewSet(viewsets.ViewSet):
 
     @extend_schema(summary="Totals over all stored closures", responses=s.StatsSerializer)
     @action(detail=False, methods=["get"])
+    @conditional()
     def stats(self, request: Request) -> Response:
         return Response(s.StatsSerializer(selectors.closure_stats()).data)
 

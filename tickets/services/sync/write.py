@@ -27,6 +27,7 @@ from tickets.models import (
     TicketClosure,
     TicketSyncMetadata,
 )
+from tickets.services.data_version import bump_data_version
 
 # SQLite allows a limited number of query parameters; stay well below it.
 CHUNK = 500
@@ -91,6 +92,7 @@ def apply_fetched(
     deleted or spam upstream, or no longer counting, as Freshservice confirmed), recounting
     their days. Nothing that was not fetched is removed otherwise.
     """
+    bump_data_version()  # in the sync's transaction, with the rows and its SyncRun
     fetched = list(tickets)
     config = freshservice_config()  # read once, not once per ticket
     counting = {
@@ -136,6 +138,7 @@ def apply_fetched(
 
 def store_group(group: Group, *, fetched_at: datetime) -> None:
     """Keep the team's group as just read from Freshservice: its name is the team's name."""
+    bump_data_version()
     FreshserviceGroup.objects.update_or_create(
         group_id=group.id,
         defaults={"name": group.name, "workspace_id": group.workspace_id, "fetched_at": fetched_at},

@@ -1,0 +1,133 @@
+"""Cheap repeat reads (SPEC §19.6): an ETag on read answers, 304 for a matching If-None-Match.
+
+Put `@conditional()` on a viewset action, below `@action` (so it wraps the method itself and
+runs after authentication and the permission checks):
+
+    @action(detail=False, methods=["get"], url_path="closures/daily")
+    @conditional(volatile=stale_flag)
+    def closures_daily(self, request): ...
+
+The tag is a digest of what the answer depends on: the data version (raised in the transaction
+of every write that changes an answer: `tickets.services.data_version`) and the last successful
+sync's start (`watermark`), read together in one query; the path and the query (parameters
+sorted); the format asked for; today's date in TIME_ZONE (relative periods such as `today` move
+at midnight without any write); and whatever `volatile(watermark)` adds (the closures answers'
+`stale` flag moves with the clock). Answers are the same for every signed-in user (the read
+endpoints check only that one is signed in), so the user is not part of it. A request whose
+If-None-Match holds the tag gets 304 after that one query. Answers carry
+`Cache-Control: private, no-cache`, so a browser keeps them and asks again with If-None-Match by
+itself.
+
+The computed answer (its data, before rendering) is also kept in this process, keyed by the
+tag, for the next request that has no copy of it (another user, another screen): the tag
+changes with every write, so a kept answer is never out of date; the oldest are dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tickets import selectors
+
+CACHE_CONTROL = "private, no-cache"
+KEPT_ANSWERS = 64
+
+_kept: OrderedDict[str, Any] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+Volatile = Callable[[datetime | None], object]
+
+
+def stale_flag(watermark: datetime | None) -> bool:
+    """The closures answers' `stale` flag now: it changes with the clock alone."""
+    return selectors.is_stale(watermark, now=timezone.now())
+
+
+def answer_tag(request: Request, volatile: Volatile | None = None) -> str:
+    """The ETag of the answer to `request` as the data stands now (one query)."""
+    version, watermark = selectors.data_state()
+    renderer = getattr(request, "accepted_renderer", None)
+    parts = [
+        str(version),
+        request.path.rstrip("/"),
+        repr(sorted(request.query_params.lists())),
+        getattr(renderer, "format", "") or "",
+        timezone.localdate().isoformat(),
+        settings.TIME_ZONE,
+        repr(volatile(watermark) if volatile is not None else None),
+    ]
+    digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
+    return f'"{digest}"'
+
+
+def conditional(
+    *, volatile: Volatile | None = None, keep: bool = True
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Decorate a read action: ETag and Cache-Control on its 200s, 304 for a matching
+    If-None-Match; with `keep`, the answer's data kept in this process under its tag."""
+
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+            tag = answer_tag(request, volatile)
+            if tag in _if_none_match(request):
+                return Response(
+                    status=status.HTTP_304_NOT_MODIFIED,
+                    headers={"ETag": tag, "Cache-Control": CACHE_CONTROL},
+                )
+            data = _recall(tag) if keep else None
+            if data is not None:
+                response = Response(data)
+            else:
+                response = view(self, request, *args, **kwargs)
+                if response.status_code != status.HTTP_200_OK:
+                    return response
+                if keep:
+                    _remember(tag, response.data)
+            response["ETag"] = tag
+            response["Cache-Control"] = CACHE_CONTROL
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def forget_kept_answers() -> None:
+    """Drop every kept answer (tests)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def _if_none_match(request: Request) -> set[str]:
+    header = request.headers.get("If-None-Match", "")
+    return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}
+
+
+def _recall(tag: str) -> Any:
+    with _kept_lock:
+        data = _kept.get(tag)
+        if data is not None:
+            _kept.move_to_end(tag)
+        return data
+
+
+def _remember(tag: str, data: Any) -> None:
+    with _kept_lock:
+        _kept[tag] = data
+        _kept.move_to_end(tag)
+        while len(_kept) > KEPT_ANSWERS:
+            _kept.popitem(last=False)
