@@ -142,7 +142,7 @@ def test_bad_input_is_400_without_a_tag(api, history):
     assert "ETag" not in response
 
 
-# --- what moves the tag without a write ------------------------------------------------------------
+# --- what moves the tag without a write ---------------------------------------------------------
 
 
 def test_today_is_a_new_answer_after_midnight_without_any_write(api, history):
