@@ -254,3 +254,25 @@ def test_renaming_or_deleting_a_local_user_raises_the_version_and_a_log_in_does_
     agent.delete()
     assert version() > renamed
     assert api.get(READS[1]).json()["closures"][0]["username"] is None
+
+
+def test_a_plain_django_view_gets_the_same_tags(history, rf):
+    from django.http import JsonResponse
+
+    from tickets.api.etag import conditional_view, stale_flag
+
+    calls = []
+
+    @conditional_view(volatile=stale_flag)
+    def wall(request):
+        calls.append(request)
+        return JsonResponse({"total": 12})
+
+    first = wall(rf.get("/tv/abc/closures"))
+    again = wall(rf.get("/tv/abc/closures", HTTP_IF_NONE_MATCH=first["ETag"]))
+    other = wall(rf.get("/tv/xyz/closures", HTTP_IF_NONE_MATCH=first["ETag"]))
+
+    assert (first.status_code, again.status_code, other.status_code) == (200, 304, 200)
+    assert again["ETag"] == first["ETag"] != other["ETag"]
+    assert first["Cache-Control"] == "private, no-cache"
+    assert len(calls) == 2

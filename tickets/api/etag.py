@@ -7,6 +7,9 @@ runs after authentication and the permission checks):
     @conditional(volatile=stale_flag)
     def closures_daily(self, request): ...
 
+A plain Django view answering JSON (a wall screen's data) takes `@conditional_view(...)` the
+same way, below the decorators that check access.
+
 The tag is a digest of what the answer depends on: the data version (raised in the transaction
 of every write that changes an answer: `tickets.services.data_version`) and the last successful
 sync's start (`watermark`), read together in one query; the path and the query (parameters
@@ -31,9 +34,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
@@ -43,6 +47,8 @@ from tickets import selectors
 
 CACHE_CONTROL = "private, no-cache"
 KEPT_ANSWERS = 64
+
+_Answer = TypeVar("_Answer", bound=HttpResponse)
 
 _kept: OrderedDict[str, Any] = OrderedDict()
 _kept_lock = threading.Lock()
@@ -56,14 +62,14 @@ def stale_flag(watermark: datetime | None) -> bool:
     return selectors.is_stale(watermark, now=timezone.now())
 
 
-def answer_tag(request: Request, volatile: Volatile | None = None) -> str:
+def answer_tag(request: HttpRequest | Request, volatile: Volatile | None = None) -> str:
     """The ETag of the answer to `request` as the data stands now (one query)."""
     version, watermark = selectors.data_state()
     renderer = getattr(request, "accepted_renderer", None)
     parts = [
         str(version),
         request.path.rstrip("/"),
-        repr(sorted(request.query_params.lists())),
+        repr(sorted(request.GET.lists())),
         getattr(renderer, "format", "") or "",
         timezone.localdate().isoformat(),
         settings.TIME_ZONE,
@@ -76,30 +82,47 @@ def answer_tag(request: Request, volatile: Volatile | None = None) -> str:
 def conditional(
     *, volatile: Volatile | None = None, keep: bool = True
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Decorate a read action: ETag and Cache-Control on its 200s, 304 for a matching
-    If-None-Match; with `keep`, the answer's data kept in this process under its tag."""
+    """Decorate a DRF read action (a method): ETag and Cache-Control on its 200s, 304 for a
+    matching If-None-Match; with `keep`, the answer's data kept in this process under its tag."""
 
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
             tag = answer_tag(request, volatile)
             if tag in _if_none_match(request):
-                return Response(
-                    status=status.HTTP_304_NOT_MODIFIED,
-                    headers={"ETag": tag, "Cache-Control": CACHE_CONTROL},
-                )
+                return _tagged(Response(status=status.HTTP_304_NOT_MODIFIED), tag)
             data = _recall(tag) if keep else None
             if data is not None:
-                response = Response(data)
-            else:
-                response = view(self, request, *args, **kwargs)
-                if response.status_code != status.HTTP_200_OK:
-                    return response
-                if keep:
-                    _remember(tag, response.data)
-            response["ETag"] = tag
-            response["Cache-Control"] = CACHE_CONTROL
-            return response
+                return _tagged(Response(data), tag)
+            response = view(self, request, *args, **kwargs)
+            if response.status_code != status.HTTP_200_OK:
+                return response
+            if keep:
+                _remember(tag, response.data)
+            return _tagged(response, tag)
+
+        return wrapper
+
+    return decorate
+
+
+def conditional_view(
+    *, volatile: Volatile | None = None
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """The same for a plain Django view function answering JSON (a wall screen's data): ETag
+    and Cache-Control on its 200s, 304 for a matching If-None-Match. Put it below the decorators
+    that check access, so it runs after them."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            tag = answer_tag(request, volatile)
+            if tag in _if_none_match(request):
+                return _tagged(HttpResponseNotModified(), tag)
+            response = view(request, *args, **kwargs)
+            if response.status_code != status.HTTP_200_OK:
+                return response
+            return _tagged(response, tag)
 
         return wrapper
 
@@ -112,7 +135,13 @@ def forget_kept_answers() -> None:
         _kept.clear()
 
 
-def _if_none_match(request: Request) -> set[str]:
+def _tagged(response: _Answer, tag: str) -> _Answer:
+    response["ETag"] = tag
+    response["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+def _if_none_match(request: HttpRequest | Request) -> set[str]:
     header = request.headers.get("If-None-Match", "")
     return {part.strip().removeprefix("W/") for part in header.split(",") if part.strip()}
 
