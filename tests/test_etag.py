@@ -276,3 +276,12 @@ def test_a_plain_django_view_gets_the_same_tags(history, rf):
     assert again["ETag"] == first["ETag"] != other["ETag"]
     assert first["Cache-Control"] == "private, no-cache"
     assert len(calls) == 2
+
+
+def test_the_data_state_is_the_version_and_the_watermark(history):
+    from tickets.selectors import data_state, watermark
+
+    assert data_state() == (version(), watermark())
+    assert watermark() == NOW - timedelta(minutes=5)
+    DataVersion.objects.all().delete()  # as a flushed test database has it
+    assert data_state() == (0, NOW - timedelta(minutes=5))
