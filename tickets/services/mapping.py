@@ -427,8 +427,8 @@ def _write_mappings(
 
 
 def _relink_closures(linked: dict[int, int | None]) -> int:
-    """Point every TicketClosure row at its agent's mapped user; the number of rows changed."""
-    bump_data_version()
+    """Point every TicketClosure row at its agent's mapped user; the number of rows changed.
+    (Its callers write the mappings first and raise the data version there.)"""
     current = (
         TicketClosure.objects.values("freshworks_user_id", "user_id")
         .order_by()

@@ -10,8 +10,8 @@ incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate li
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count
@@ -102,13 +102,7 @@ def apply_fetched(
         for ticket in fetched
         if counts_as_closed(ticket, config) and ticket.responder_id is not None
     }
-    existing = {
-        ticket_id: _Closure(responder_id, status, closed_at, day)
-        for ids in _chunks([ticket.id for ticket in fetched])
-        for ticket_id, responder_id, status, closed_at, day in ClosedTicket.objects.filter(
-            ticket_id__in=ids
-        ).values_list("ticket_id", "responder_id", "status", "closed_at", "closure_date")
-    }
+    existing = _stored_rows([ticket.id for ticket in fetched])
 
     touched: set[date] = set()
     changed: dict[int, _Closure] = {}
@@ -145,17 +139,46 @@ def store_group(group: Group, *, fetched_at: datetime) -> None:
     )
 
 
+def _stored_rows(ids: list[int]) -> dict[int, _Closure]:
+    """The stored rows of these tickets, by ticket id: one raw query per CHUNK ids (the ORM's
+    queryset machinery cost more than the query itself on a 20,000-ticket sync)."""
+    table = connection.ops.quote_name(ClosedTicket._meta.db_table)
+    stored: dict[int, _Closure] = {}
+    with connection.cursor() as cursor:
+        for batch in _chunks(ids):
+            # Only constant names and placeholders are formatted in.
+            cursor.execute(
+                f"SELECT ticket_id, responder_id, status, closed_at, closure_date FROM {table} "  # noqa: S608
+                f"WHERE ticket_id IN ({', '.join(['%s'] * len(batch))})",
+                batch,
+            )
+            for ticket_id, responder_id, status, closed_at, day in cursor.fetchall():
+                stored[ticket_id] = _Closure(responder_id, status, _aware(closed_at), _day(day))
+    return stored
+
+
+def _aware(value: Any) -> datetime:
+    """A closed_at from a raw query: SQLite's come back naive (UTC, as stored), or as text."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _day(value: Any) -> date:
+    """A closure_date from a raw query: a date, or its ISO text."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -> None:
-    """Insert or update ClosedTicket rows in one statement per batch.
+    """Insert or update ClosedTicket rows, one executemany per CHUNK rows.
 
     Hand-written because bulk_create(update_conflicts=True) spent most of a 20,000-ticket sync
     preparing model fields (bench/sync_overhead.py). ON CONFLICT ... DO UPDATE is the same on
-    SQLite and PostgreSQL; values go through the backend's own adapters, so time zones are stored
-    exactly as the ORM stores them.
+    SQLite and PostgreSQL; values go through the backend's own adapters, so time zones are
+    stored exactly as the ORM stores them.
     """
     if not rows:
         return
-    if connection.vendor not in {"sqlite", "postgresql"}:
+    if not _upserts_in_sql():
         ClosedTicket.objects.bulk_create(
             [
                 ClosedTicket(ticket_id=ticket_id, fetched_at=fetched_at, **row._asdict())
@@ -194,11 +217,54 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
             cursor.executemany(sql, batch)
 
 
+def _upserts_in_sql() -> bool:
+    """SQLite and PostgreSQL share INSERT ... ON CONFLICT; other databases take the ORM's way."""
+    return connection.vendor in {"sqlite", "postgresql"}
+
+
 def _recount(touched: list[date]) -> None:
     """Recompute TicketClosure for the `touched` days from ClosedTicket: never incremented,
-    always derived."""
+    always derived. Two statements per CHUNK days, all in the database: an upsert of every
+    (agent, day) count, linked to the agent's mapped user, and a delete of the rows whose agent
+    no longer has a closure that day."""
     if not touched:
         return
+    if not _upserts_in_sql():
+        _recount_with_the_orm(touched)
+        return
+    q = connection.ops.quote_name
+    closures, tickets = q(TicketClosure._meta.db_table), q(ClosedTicket._meta.db_table)
+    mappings = q(FreshworksUserMapping._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for day_chunk in _chunks(touched):
+            days = [connection.ops.adapt_datefield_value(day) for day in day_chunk]
+            among = ", ".join(["%s"] * len(days))
+            # Only constant names and placeholders are formatted in. SQLite needs the WHERE of
+            # an INSERT ... SELECT ... ON CONFLICT (it has one here anyway).
+            cursor.execute(
+                f"INSERT INTO {closures} "  # noqa: S608
+                "(freshworks_user_id, date, tickets_closed, user_id, created_at, updated_at) "
+                "SELECT c.responder_id, c.closure_date, COUNT(*), "
+                f"(SELECT m.user_id FROM {mappings} m "
+                "WHERE m.freshworks_user_id = c.responder_id), %s, %s "
+                f"FROM {tickets} c WHERE c.closure_date IN ({among}) "
+                "GROUP BY c.responder_id, c.closure_date "
+                "ON CONFLICT (freshworks_user_id, date) DO UPDATE SET "
+                "tickets_closed = excluded.tickets_closed, user_id = excluded.user_id, "
+                "updated_at = excluded.updated_at",
+                [now, now, *days],
+            )
+            cursor.execute(
+                f"DELETE FROM {closures} WHERE date IN ({among}) AND NOT EXISTS "  # noqa: S608
+                f"(SELECT 1 FROM {tickets} c WHERE c.closure_date = {closures}.date "
+                f"AND c.responder_id = {closures}.freshworks_user_id)",
+                days,
+            )
+
+
+def _recount_with_the_orm(touched: list[date]) -> None:
+    """`_recount` where the database has no INSERT ... ON CONFLICT (MySQL, MariaDB)."""
     users = dict(
         FreshworksUserMapping.objects.filter(user__isnull=False).values_list(
             "freshworks_user_id", "user_id"
