@@ -9,10 +9,11 @@ incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate li
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
@@ -43,9 +44,10 @@ def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -
     )
 
 
-def closure_date(ticket: Ticket) -> date:
-    """The calendar day in TIME_ZONE of the ticket's closure timestamp."""
-    return timezone.localtime(ticket.closure_time).date()
+def closure_date(ticket: Ticket, zone: tzinfo | None = None) -> date:
+    """The calendar day in TIME_ZONE (or `zone`, the current time zone read once by a caller
+    with many tickets) of the ticket's closure timestamp."""
+    return ticket.closure_time.astimezone(zone or timezone.get_current_timezone()).date()
 
 
 class _Closure(NamedTuple):
@@ -95,9 +97,10 @@ def apply_fetched(
     bump_data_version()  # in the sync's transaction, with the rows and its SyncRun
     fetched = list(tickets)
     config = freshservice_config()  # read once, not once per ticket
+    zone = timezone.get_current_timezone()  # likewise
     counting = {
         ticket.id: _Closure(
-            ticket.responder_id, ticket.status, ticket.closure_time, closure_date(ticket)
+            ticket.responder_id, ticket.status, ticket.closure_time, closure_date(ticket, zone)
         )
         for ticket in fetched
         if counts_as_closed(ticket, config) and ticket.responder_id is not None
@@ -201,12 +204,13 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
         f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
     )
     fetched = ops.adapt_datetimefield_value(fetched_at)
+    moment = _datetime_adapter()
     values = [
         (
             ticket_id,
             row.responder_id,
             row.status,
-            ops.adapt_datetimefield_value(row.closed_at),
+            moment(row.closed_at),
             ops.adapt_datefield_value(row.closure_date),
             fetched,
         )
@@ -215,6 +219,20 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
     with connection.cursor() as cursor:
         for batch in _chunks(values):
             cursor.executemany(sql, batch)
+
+
+def _datetime_adapter() -> Callable[[datetime], Any]:
+    """The backend's adapter of aware datetimes, made once for a whole batch.
+
+    On SQLite that is exactly what `adapt_datetimefield_value` does (naive in the connection's
+    time zone, as text) without its per-value settings and time-zone look-ups, which were a
+    third of the write of a 20,000-ticket sync; elsewhere the backend's own.
+    """
+    ops = connection.ops
+    if connection.vendor != "sqlite" or not settings.USE_TZ:
+        return ops.adapt_datetimefield_value
+    zone = connection.timezone
+    return lambda value: str(value.astimezone(zone).replace(tzinfo=None))
 
 
 def _upserts_in_sql() -> bool:
