@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser import browser, history, open_page  # noqa: F401  (fixtures)
+from tests.test_browser import history, open_page  # noqa: F401  (fixtures)
 from tickets.api.views import TicketsViewSet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
