@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import tempfile
 import traceback
 from pathlib import Path
 
+from bench.api_latency_postgres import postgres_url
 from bench.environment import Context, machine, setup_django
 
 # name -> "module:function"; each function takes a Context and returns a Line.
@@ -22,6 +24,7 @@ BENCHMARKS = {
     "sync-calls-hourly": "bench.sync_calls:run_hourly",
     "sync-overhead": "bench.sync_overhead:run",
     "api-latency": "bench.api_latency:run",
+    "api-latency-pg": "bench.api_latency_postgres:run",
     "page": "bench.page:run",
 }
 
@@ -48,10 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
 
     crashed = False
+    postgres = postgres_url(os.environ)  # before setup_django replaces DATABASE_URL
     with tempfile.TemporaryDirectory(prefix="yam-bench-") as workdir:
         setup_django(Path(workdir))
         print(machine(), flush=True)
-        ctx = Context(workdir=Path(workdir), profile=args.profile)
+        ctx = Context(workdir=Path(workdir), profile=args.profile, postgres_url=postgres)
         for name in args.names or BENCHMARKS:
             module, function = BENCHMARKS[name].split(":")
             try:

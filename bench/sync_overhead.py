@@ -40,7 +40,7 @@ TICKETS = 20_000
 AGENTS = 300
 WORLD_DAYS = 14  # enough history for 20,000 changed tickets with 300 agents
 REPEATS = 3
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.2
 
 
 def run(ctx: Context) -> Line:

@@ -314,6 +314,15 @@ def _app_logs_in_caplog(caplog):
 
 
 @pytest.fixture(autouse=True)
+def _no_kept_answers():
+    """Answers kept by their ETag (tickets.api.etag) outlive a test's rolled-back data: the
+    data version rolls back with it, so each test starts with none kept."""
+    from tickets.api.etag import forget_kept_answers
+
+    forget_kept_answers()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -331,8 +331,9 @@ def test_a_refresh_of_many_entries_runs_a_fixed_number_of_queries(
     FreshworksUserMapping.objects.create(freshworks_user_id=1, freshworks_username="stale")
     write(ids_file, *lines)
 
-    # Users, mappings, delete, insert, update, closures grouped, relink, and the savepoint pair.
-    with django_assert_max_num_queries(9):
+    # Users, mappings, the data version, delete, insert, update, closures grouped, relink, and
+    # the savepoint pair.
+    with django_assert_max_num_queries(10):
         report = refresh_user_mappings(path=ids_file)
 
     assert len(report.matched) == 50

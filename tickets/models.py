@@ -442,3 +442,14 @@ class WallScreenLink(models.Model):
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class DataVersion(models.Model):
+    """One counter, raised in every transaction that changes what a read answer shows (the
+    sync's write, the agent names and links): answers are tagged with it (SPEC §19.6), so a
+    client's copy is current exactly while the counter has not moved."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"data version {self.version}"

@@ -11,20 +11,23 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cronsim import CronSim
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Exists, Max, Min, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from tickets.dates import days, local_day_start, previous_period, workdays_in
 from tickets.freshservice_config import freshservice_config
 from tickets.models import (
     DISPLAY_NAME,
     ClosedTicket,
+    DataVersion,
     FreshserviceGroup,
     FreshworksUserMapping,
     NameSource,
@@ -409,6 +412,30 @@ def closure_rows_of(closures: QuerySet[TicketClosure]) -> list[ClosureRow]:
     ]
     result.sort(key=lambda row: (row.date, -row.tickets_closed, row.name.casefold()))
     return result
+
+
+def data_state() -> tuple[int, datetime | None]:
+    """The data version (SPEC §19.6: it moves whenever a read answer may have changed) and the
+    `watermark`, in one query: every conditional read asks it first, so it is written once, in
+    SQL, rather than compiled by the ORM on each request (a third of a 304's time)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DATA_STATE_SQL, [SyncRun.Status.SUCCESS])
+        row = cursor.fetchone()
+    version, latest = row if row is not None else (0, None)
+    if isinstance(latest, str):  # SQLite hands raw queries' datetimes back as text
+        latest = parse_datetime(latest)
+    if latest is not None and timezone.is_naive(latest):
+        latest = timezone.make_aware(latest, UTC)
+    return (version or 0), latest
+
+
+# Only constant table and column names are formatted in. A missing version row (a flushed test
+# database) reads as version 0: the LEFT JOIN of a one-row select keeps the watermark.
+_DATA_STATE_SQL = (
+    f"SELECT v.version, (SELECT MAX(r.started_at) FROM {SyncRun._meta.db_table} r "  # noqa: S608
+    f"WHERE r.status = %s) FROM (SELECT 1 AS one) o "
+    f"LEFT JOIN {DataVersion._meta.db_table} v ON v.id = 1"
+)
 
 
 def watermark() -> datetime | None:

@@ -11,7 +11,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
@@ -21,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tickets.api.etag import conditional, stale_flag
 from tickets.api.serializers import PeriodQuerySerializer
 from tickets.api.views import closures_answer
 from tickets.models import WallScreenLink
@@ -59,9 +59,9 @@ def tv_page(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @extend_schema(exclude=True)  # the screens' own endpoint, not part of the API
-@method_decorator(never_cache, name="dispatch")
 class TvClosures(APIView):
-    """The closures answer of `GET /api/tickets/closures/period`, for a live link's screen."""
+    """The closures answer of `GET /api/tickets/closures/period`, for a live link's screen; like
+    it, tagged for cheap repeat reads (SPEC §19.6)."""
 
     authentication_classes: list[type] = []  # the path's token is the credential
     permission_classes = [AllowAny]
@@ -71,12 +71,17 @@ class TvClosures(APIView):
         link = _seen(token)
         if link is None:  # before the query is read: a dead link learns nothing
             raise NotFound(f"{REVOKED} (or never existed).")
+        team = link.team  # an admin may change it: part of the tag, as the query is
+        tagged = conditional(volatile=lambda watermark: (stale_flag(watermark), team))
+        return tagged(TvClosures.answer)(self, request, team=team)
+
+    def answer(self, request: Request, *, team: int | None) -> Response:
         query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         period = query.validated_data
         # A link made for one team shows that team's closures (None: every configured team).
         return Response(
             closures_answer(
-                period=period["period"], start=period["start"], end=period["end"], team=link.team
+                period=period["period"], start=period["start"], end=period["end"], team=team
             )
         )

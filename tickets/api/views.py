@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from freshworks.ids import IdsFileError
 from tickets import selectors
 from tickets.api import serializers as s
+from tickets.api.etag import conditional, stale_flag
 from tickets.api.permissions import CanForceSync, CanSyncTheDate, CanViewSyncStats
 from tickets.exports import closures_csv_response
 from tickets.models import SyncRun
@@ -76,6 +77,7 @@ class TicketsViewSet(viewsets.ViewSet):
         responses={200: s.ClosuresSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"], url_path="closures/today")
+    @conditional(volatile=stale_flag)
     def closures_today(self, request: Request) -> Response:
         today = timezone.localdate()
         return self._closures("today", today, today, team=_team(request))
@@ -86,6 +88,7 @@ class TicketsViewSet(viewsets.ViewSet):
         responses={200: s.ClosuresSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"], url_path="closures/period")
+    @conditional(volatile=stale_flag)
     def closures_period(self, request: Request) -> Response:
         team = _team(request)
         query = _valid(s.PeriodQuerySerializer, request.query_params)
@@ -100,6 +103,7 @@ class TicketsViewSet(viewsets.ViewSet):
         responses={200: s.DailyClosuresSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"], url_path="closures/daily")
+    @conditional()
     def closures_daily(self, request: Request) -> Response:
         team = _team(request)
         query = _valid(s.DailyQuerySerializer, request.query_params)
@@ -114,6 +118,7 @@ class TicketsViewSet(viewsets.ViewSet):
         responses={200: s.TicketsBehindSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"], url_path="closures/tickets")
+    @conditional()
     def closures_tickets(self, request: Request) -> Response:
         team = _team(request)
         query = _valid(s.TicketsQuerySerializer, request.query_params)
@@ -198,6 +203,7 @@ class TicketsViewSet(viewsets.ViewSet):
         responses={200: s.StatsSerializer, 400: OpenApiTypes.OBJECT},
     )
     @action(detail=False, methods=["get"])
+    @conditional()
     def stats(self, request: Request) -> Response:
         return Response(s.StatsSerializer(selectors.closure_stats(team=_team(request))).data)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0007_wall_screens'),
+        ('tickets', '0009_data_version'),
     ]
 
     operations = [

@@ -25,6 +25,7 @@ from freshworks.client import Agent, FreshserviceClient, FreshworksError
 from freshworks.ids import IdsFileMissing, read_ids_file
 from tickets.dates import local_day_start
 from tickets.models import FreshworksUserMapping
+from tickets.services.data_version import bump_data_version
 from tickets.services.mapping import (
     EmailOutcome,
     MappingReport,
@@ -80,6 +81,7 @@ def write_directory(
     were (their `directory_seen_at` is older than `seen_at`). Links and IDs.txt names are not
     touched here.
     """
+    bump_data_version()
     existing = {
         mapping.freshworks_user_id: mapping for mapping in FreshworksUserMapping.objects.all()
     }

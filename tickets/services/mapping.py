@@ -31,6 +31,7 @@ from django.utils import timezone
 from freshworks.ids import IdProblem, IdsFile, read_ids_file
 from tickets.freshservice_config import freshservice_config
 from tickets.models import FreshworksUserMapping, TicketClosure
+from tickets.services.data_version import bump_data_version
 
 if TYPE_CHECKING:
     from tickets.services.directory import DirectoryReport
@@ -326,6 +327,7 @@ def apply_ids_file(ids: IdsFile | None, *, path: Path) -> MappingReport:
 def link_by_email() -> tuple[list[EmailOutcome], int]:
     """Fill the empty link of every agent Freshservice lists by the email rule, and relink
     closures; call it inside a transaction. The email outcomes and the closure rows relinked."""
+    bump_data_version()
     mappings = list(FreshworksUserMapping.objects.all())
     unlinked = [m for m in mappings if m.user_id is None and _listed(m)]
     outcomes: list[EmailOutcome] = []
@@ -353,6 +355,7 @@ def link_agent(*, freshworks_user_id: int, user: User | None) -> int:
     the email rule never does (it only fills empty links).
     """
     with transaction.atomic():
+        bump_data_version()
         FreshworksUserMapping.objects.filter(freshworks_user_id=freshworks_user_id).update(
             user=user, updated_at=timezone.now()
         )
@@ -394,6 +397,7 @@ def _write_mappings(
     removed: list[int],
 ) -> None:
     """Delete the `removed` agents' rows; create or update one per agent in `wanted`."""
+    bump_data_version()
     if removed:
         FreshworksUserMapping.objects.filter(freshworks_user_id__in=removed).delete()
 
@@ -423,7 +427,8 @@ def _write_mappings(
 
 
 def _relink_closures(linked: dict[int, int | None]) -> int:
-    """Point every TicketClosure row at its agent's mapped user; the number of rows changed."""
+    """Point every TicketClosure row at its agent's mapped user; the number of rows changed.
+    (Its callers write the mappings first and raise the data version there.)"""
     current = (
         TicketClosure.objects.values("freshworks_user_id", "user_id")
         .order_by()
