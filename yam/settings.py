@@ -249,6 +249,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tickets.api.negotiation.ContentNegotiation",
+    # Bad bodies (too deep, too large, too many fields) answer 400 JSON (SPEC §19.3).
+    "DEFAULT_PARSER_CLASSES": [
+        "tickets.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "tickets.api.parsers.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
