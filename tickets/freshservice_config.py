@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from freshworks.secrets import redact
+
 
 @dataclass(frozen=True)
 class FreshserviceConfig:
@@ -71,3 +73,9 @@ def override_freshservice_config(config: FreshserviceConfig) -> Iterator[Freshse
     finally:
         with _lock:
             _override = previous
+
+
+def without_key(text: str) -> str:
+    """`text` with the API key in force hidden in every form (`freshworks.secrets.redact`):
+    for whatever is logged, stored in the database or shown on a page or in an answer."""
+    return redact(text, freshservice_config().api_key)

@@ -325,7 +325,12 @@ if LOG_FILE:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "yam.log.KeyHidingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": _log_handlers,
     "loggers": {
         "tickets": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},
