@@ -156,6 +156,8 @@ INSTALLED_APPS = [
     "django_crontab",
     # Demo mode's stand-in Freshservice and `runsite`; production code never imports it.
     "demo",
+    # Failed log-ins locked out per user and address (SPEC §19.5); admin: Axes > Access attempts.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +170,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "yam.urls"
@@ -233,6 +237,27 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Log-in throttling (SPEC §19.5): django-axes -------------------------------------------------
+# LOGIN_FAILURE_LIMIT failed log-ins for one username from one address lock that pair out for
+# LOGIN_LOCKOUT_MINUTES (a success before the limit starts the count again). Every log-in page
+# counts: /accounts/login/, /admin/login/ and the API's /api-auth/login/. An admin unlocks early
+# by deleting the pair's row in the admin's "Access attempts" (or `manage.py axes_reset`).
+LOGIN_FAILURE_LIMIT = _setting("LOGIN_FAILURE_LIMIT", _positive_int, 5)
+LOGIN_LOCKOUT_MINUTES = _setting("LOGIN_LOCKOUT_MINUTES", _positive_int, 15)
+AUTHENTICATION_BACKENDS = [
+    "yam.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Tries during the lock do not extend it: it ends LOGIN_LOCKOUT_MINUTES after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "yam.auth.locked_out"
+# The address is the connection's (REMOTE_ADDR): behind a proxy it is the proxy's, and the lock
+# then holds the username from everywhere.
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
