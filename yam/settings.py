@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import csp.constants as csp
 import environ
 from cronsim import CronSim, CronSimError
 from django.core.exceptions import ImproperlyConfigured
@@ -158,10 +159,13 @@ INSTALLED_APPS = [
     "demo",
     # Failed log-ins locked out per user and address (SPEC §19.5); admin: Axes > Access attempts.
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Static files straight from the app server (gunicorn), no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -258,6 +262,26 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "yam.auth.locked_out"
 # The address is the connection's (REMOTE_ADDR): behind a proxy it is the proxy's, and the lock
 # then holds the username from everywhere.
+
+# --- Content-Security-Policy (SPEC §19.5): django-csp ---------------------------------------------
+# Every page, the admin and the API docs included, loads scripts, styles, fonts and data from
+# this site only, and runs no inline script or style (JS and CSS are static files). Images may
+# also be data: URIs (the admin's and Swagger UI's icons); no page may be framed or post
+# elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
