@@ -305,6 +305,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "tickets.api.parsers.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "tickets.api.renderers.BrowsableAPIWithInlineStyles",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
