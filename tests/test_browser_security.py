@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.test_browser import browser  # noqa: F401  (a fixture)
-from tickets.models import FreshworksUserMapping, SyncRun, TicketClosure
+from tests.test_csp import failed_run
+from tickets.models import FreshworksUserMapping, TicketClosure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,15 +65,7 @@ def data(db):
     FreshworksUserMapping.objects.create(freshworks_user_id=1001, freshworks_username="Oscar S.")
     TicketClosure.objects.create(freshworks_user_id=1001, date="2026-11-26", tickets_closed=3)
     TicketClosure.objects.create(freshworks_user_id=1999, date="2026-11-26", tickets_closed=1)
-    SyncRun.objects.create(
-        first_date="2026-11-26",
-        last_date="2026-11-26",
-        trigger="schedule",
-        status="failed",
-        started_at="2026-11-26T15:00:00Z",
-        finished_at="2026-11-26T15:00:01Z",
-        error="Freshservice kept failing",
-    )
+    failed_run()
 
 
 def test_the_log_in_page_and_every_page_after_it_break_no_rule(site, superuser, data):

@@ -169,6 +169,8 @@ SPEC_VARIABLES = set(
         "FRESH_BUDGET_RESERVE",
         "REPAIR_SCHEDULE",
         "REPAIR_DAYS",
+        "LOGIN_FAILURE_LIMIT",
+        "LOGIN_LOCKOUT_MINUTES",
     ]
 )
 
