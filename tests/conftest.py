@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.management import execute_from_command_line
+from playwright.sync_api import Browser, sync_playwright
 
 from freshworks.client import FreshserviceClient
 
@@ -130,6 +132,28 @@ def superuser(db) -> User:
 # In CI (CI set) nothing may be left out or skipped: .ci/run provides both.
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the session (every browser test file shares it)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
 
 
 @dataclass(frozen=True)

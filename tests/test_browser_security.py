@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.test_browser import browser  # noqa: F401  (a fixture)
 from tests.test_csp import failed_run
 from tickets.models import FreshworksUserMapping, TicketClosure
 
@@ -38,7 +37,7 @@ PAGES = [
 
 
 @pytest.fixture
-def site(browser, live_server):  # noqa: F811
+def site(browser, live_server):
     """A browser page on the live site that records every CSP violation (events and console)."""
     context = browser.new_context(base_url=live_server.url)
     context.add_init_script(LISTEN)

@@ -304,7 +304,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "tickets.api.parsers.exception_handler",
+    "EXCEPTION_HANDLER": "tickets.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "tickets.api.renderers.BrowsableAPIWithInlineStyles",

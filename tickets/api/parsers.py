@@ -1,19 +1,15 @@
-"""Request bodies: JSON that cannot hurt the server, and body faults answered 400 JSON.
+"""Request bodies: JSON that cannot hurt the server (DEFAULT_PARSER_CLASSES in settings).
 
-Every body the API reads comes through here (DEFAULT_PARSER_CLASSES and EXCEPTION_HANDLER in
-settings), so no view needs its own guard (SPEC §19.3).
+Every JSON body the API reads comes through here, so no view needs its own guard (SPEC §19.3);
+Django's own refusals of a body are answered by `tickets.api.exceptions.exception_handler`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from rest_framework import parsers, status
+from rest_framework import parsers
 from rest_framework.exceptions import ParseError
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 # No body this API reads is more than two levels deep; 32 leaves room and stays far below
 # Python's recursion limit, which json.loads (and anything walking the result) would hit.
@@ -49,19 +45,3 @@ def _depth(data: Any) -> int:
             if level <= MAX_JSON_DEPTH:
                 stack.extend((child, level + 1) for child in children)
     return deepest
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus Django's refusals of a body (too large, too many fields) as 400 JSON.
-
-    Django raises those while DRF reads `request.data`, inside the view; left alone they would
-    become Django's HTML 400 page in the middle of a JSON API.
-    """
-    if isinstance(exc, RequestDataTooBig):
-        detail = (
-            f"The request body is too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
-        )
-        return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, SuspiciousOperation):
-        return Response({"detail": f"Bad request body: {exc}"}, status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
