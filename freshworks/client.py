@@ -13,6 +13,7 @@ every other integration of the account, so the client keeps a reserve of it (SPE
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import math
 import time
@@ -20,10 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, TypeGuard, TypeVar
+from typing import Any, Protocol, TypeGuard, TypeVar, cast
 from urllib.parse import urljoin, urlsplit
 
 import requests
+
+from freshworks.secrets import redact
 
 logger = logging.getLogger("freshworks")
 
@@ -161,6 +164,41 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _key_hidden(method: _Method) -> _Method:
+    """Every FreshworksError the endpoint method raises has the key, in any form, hidden in its
+    message: a vendor answer or field value could echo the key or the Authorization header."""
+
+    def hide(client: FreshserviceClient, exc: FreshworksError) -> None:
+        exc.args = tuple(
+            redact(arg, client._api_key) if isinstance(arg, str) else arg for arg in exc.args
+        )
+
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: FreshserviceClient, *args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from method(self, *args, **kwargs)
+            except FreshworksError as exc:
+                hide(self, exc)
+                raise
+
+        return cast(_Method, generator)
+
+    @functools.wraps(method)
+    def function(self: FreshserviceClient, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except FreshworksError as exc:
+            hide(self, exc)
+            raise
+
+    return cast(_Method, function)
+
+
 class FreshserviceClient:
     """Reads Freshservice with one session, bounded retries and a per-client wait budget.
 
@@ -281,6 +319,7 @@ class FreshserviceClient:
 
     # --- the endpoints ----------------------------------------------------------------------
 
+    @_key_hidden
     def iter_ticket_pages(
         self, *, updated_since: datetime, workspace_id: int | None = None
     ) -> Iterator[list[Ticket]]:
@@ -312,6 +351,7 @@ class FreshserviceClient:
             permission=_TICKETS_PERMISSION,
         )
 
+    @_key_hidden
     def get_group(self, group_id: int) -> Group:
         """The agent group `group_id` with its name and workspace (1 credit).
 
@@ -342,6 +382,7 @@ class FreshserviceClient:
             )
         return _parse_group(raw, group_id)
 
+    @_key_hidden
     def get_ticket_state(self, ticket_id: int) -> TicketState | None:
         """Whether ticket `ticket_id` still exists, is deleted or is spam (1 credit); None when
         Freshservice answers 404 (deleted for good, or never in this account)."""
@@ -380,6 +421,7 @@ class FreshserviceClient:
             status=_required_int(raw, "status", answered_id),
         )
 
+    @_key_hidden
     def iter_agents(self) -> Iterator[Agent]:
         """Yield every agent of the account, active ones first, then deactivated ones.
 
@@ -719,7 +761,7 @@ class FreshserviceClient:
 
     def _one_line(self, text: str) -> str:
         """Collapse whitespace, hide the key should anything echo it, cap the length."""
-        text = " ".join(text.split()).replace(self._api_key, "***")
+        text = redact(" ".join(text.split()), self._api_key)
         if len(text) > MAX_DETAIL_CHARS:
             text = text[: MAX_DETAIL_CHARS - 1] + "…"
         return text
@@ -886,8 +928,10 @@ def _optional_time(raw: dict[str, Any], field: str, ticket_id: int) -> datetime 
 
 
 def _short_repr(value: object) -> str:
+    """The value's repr, whole or not at all: a cut one could hold part of the key, which no
+    redaction would then recognise."""
     text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return text if len(text) <= 40 else f"a {type(value).__name__} of {len(text)} characters"
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:

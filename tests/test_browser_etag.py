@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser import history, open_page  # noqa: F401  (fixtures)
+from tests.test_browser import history  # noqa: F401  (a fixture)
 from tickets.api.views import TicketsViewSet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +30,7 @@ def answered(monkeypatch) -> list[tuple[str, str, int]]:
 
 
 def test_a_reload_revalidates_the_closures_and_gets_304(
-    open_page,  # noqa: F811
+    open_page,
     history,  # noqa: F811
     plain_user,
     answered,

@@ -209,6 +209,8 @@ SPEC_VARIABLES = set(
         # SPEC §17: wall screens
         "TV_ROTATE_SECONDS",
         "WEB_SYNC_SECONDS",
+        "LOGIN_FAILURE_LIMIT",
+        "LOGIN_LOCKOUT_MINUTES",
     ]
 )
 

@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from freshworks.secrets import redact
+
 
 @dataclass(frozen=True)
 class FreshserviceConfig:
@@ -169,3 +171,9 @@ def group_ids(value: Any) -> tuple[int, ...]:
         return (value,)
     assert isinstance(value, Iterable)
     return tuple(int(group) for group in value)
+
+
+def without_key(text: str) -> str:
+    """`text` with the API key in force hidden in every form (`freshworks.secrets.redact`):
+    for whatever is logged, stored in the database or shown on a page or in an answer."""
+    return redact(text, freshservice_config().api_key)

@@ -24,3 +24,13 @@ class CurrentStderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value: IO[str]) -> None:
         pass  # always the current sys.stderr
+
+
+class KeyHidingFormatter(logging.Formatter):
+    """The plain formatter, with the Freshservice API key hidden in every form in the whole line
+    (message and traceback): the last guard for whatever a library logs (SPEC §19.4)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from tickets.freshservice_config import without_key  # settings are loaded by now
+
+        return without_key(super().format(record))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import csp.constants as csp
 import environ
 from cronsim import CronSim, CronSimError
 from django.core.exceptions import ImproperlyConfigured
@@ -214,10 +215,15 @@ INSTALLED_APPS = [
     "django_crontab",
     # Demo mode's stand-in Freshservice and `runsite`; production code never imports it.
     "demo",
+    # Failed log-ins locked out per user and address (SPEC §19.5); admin: Axes > Access attempts.
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every answer (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Static files straight from the app server (gunicorn), no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -226,6 +232,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into the locked-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "yam.urls"
@@ -294,6 +302,47 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# --- Log-in throttling (SPEC §19.5): django-axes -------------------------------------------------
+# LOGIN_FAILURE_LIMIT failed log-ins for one username from one address lock that pair out for
+# LOGIN_LOCKOUT_MINUTES (a success before the limit starts the count again). Every log-in page
+# counts: /accounts/login/, /admin/login/ and the API's /api-auth/login/. An admin unlocks early
+# by deleting the pair's row in the admin's "Access attempts" (or `manage.py axes_reset`).
+LOGIN_FAILURE_LIMIT = _setting("LOGIN_FAILURE_LIMIT", _positive_int, 5)
+LOGIN_LOCKOUT_MINUTES = _setting("LOGIN_LOCKOUT_MINUTES", _positive_int, 15)
+AUTHENTICATION_BACKENDS = [
+    "yam.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Tries during the lock do not extend it: it ends LOGIN_LOCKOUT_MINUTES after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "yam.auth.locked_out"
+# The address is the connection's (REMOTE_ADDR): behind a proxy it is the proxy's, and the lock
+# then holds the username from everywhere.
+
+# --- Content-Security-Policy (SPEC §19.5): django-csp ---------------------------------------------
+# Every page, the admin and the API docs included, loads scripts, styles, fonts and data from
+# this site only, and runs no inline script or style (JS and CSS are static files). Images may
+# also be data: URIs (the admin's and Swagger UI's icons); no page may be framed or post
+# elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -311,6 +360,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tickets.api.negotiation.ContentNegotiation",
+    # Bad bodies (too deep, too large, too many fields) answer 400 JSON (SPEC §19.3).
+    "DEFAULT_PARSER_CLASSES": [
+        "tickets.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "tickets.api.exceptions.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "tickets.api.renderers.BrowsableAPIWithInlineStyles",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -415,7 +475,12 @@ if LOG_FILE:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "yam.log.KeyHidingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "handlers": _log_handlers,
     "loggers": {
         "tickets": {"handlers": list(_log_handlers), "level": "INFO", "propagate": False},

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from yam import tv, views
 
@@ -16,7 +16,9 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(
         r"^api/docs/?$",
-        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        # The split view serves Swagger UI's start-up script from ?script: no inline script for
+        # the Content-Security-Policy to refuse.
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="api-docs",
     ),
     # Log-in and log-out only: no self-service password reset (accounts come from admins).

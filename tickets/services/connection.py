@@ -12,7 +12,6 @@ so a 404 on the group afterwards can only mean FRESH_GROUP_ID is wrong. The clie
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -34,7 +33,7 @@ from freshworks.client import (
     Group,
 )
 from tickets import selectors
-from tickets.freshservice_config import freshservice_config
+from tickets.freshservice_config import freshservice_config, without_key
 from tickets.models import SyncRun
 from tickets.services.sync.errors import SyncFailed, SyncNotConfigured, WorkspacesDiffer
 from tickets.services.sync.fetch import build_client
@@ -247,8 +246,8 @@ def check_connection() -> ConnectionReport:
             _call(client, report)
     _check_workspace(report)
     _check_budget(report)
-    report.endpoint = _redact(report.endpoint, config.api_key)
-    report.problems = [_redact(problem, config.api_key) for problem in report.problems]
+    report.endpoint = without_key(report.endpoint)
+    report.problems = [without_key(problem) for problem in report.problems]
     return report
 
 
@@ -371,12 +370,6 @@ def _scheme(url: str) -> str:
         return urlsplit(url.strip()).scheme.lower()
     except ValueError:
         return ""
-
-
-def _redact(text: str, api_key: str) -> str:
-    """The text with the key hidden in any letter case, should a setting or answer hold it."""
-    key = api_key.strip()
-    return re.sub(re.escape(key), "***", text, flags=re.IGNORECASE) if key else text
 
 
 def _yes_no(value: bool | None) -> str:

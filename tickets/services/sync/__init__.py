@@ -39,7 +39,7 @@ from freshworks.client import (
 )
 from tickets import selectors
 from tickets.dates import DateRangeError, check_range, dates_label
-from tickets.freshservice_config import freshservice_config
+from tickets.freshservice_config import freshservice_config, without_key
 from tickets.models import SyncLease, SyncRun
 from tickets.services.directory import refresh_for_unknown_agents
 from tickets.services.sync.errors import (
@@ -369,7 +369,4 @@ def _responders(tickets: Iterable[Ticket]) -> set[int]:
 
 def _one_line(text: str) -> str:
     """Errors go into one log line and one database field; never let the key slip in."""
-    line = " ".join(text.split())
-    if key := freshservice_config().api_key:
-        line = line.replace(key, "[FRESH_API]")
-    return line[:1000]
+    return without_key(" ".join(text.split()))[:1000]
