@@ -169,6 +169,7 @@ SPEC_VARIABLES = set(
         "FRESH_BUDGET_RESERVE",
         "REPAIR_SCHEDULE",
         "REPAIR_DAYS",
+        "BACKFILL_PAGES_AT_ONCE",
     ]
 )
 

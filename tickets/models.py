@@ -35,7 +35,9 @@ class ClosedTicket(models.Model):
     status = models.PositiveSmallIntegerField()
     closed_at = models.DateTimeField(help_text="resolved_at, else closed_at, else updated_at (UTC)")
     closure_date = models.DateField(help_text="closed_at as a calendar day in TIME_ZONE")
-    fetched_at = models.DateTimeField(help_text="When the sync that last changed this row ran")
+    fetched_at = models.DateTimeField(
+        help_text="When a sync last wrote this row (a backfill rewrites each row it fetches)"
+    )
 
     class Meta:
         ordering = ["-closed_at"]
@@ -276,6 +278,11 @@ class SyncRun(models.Model):
         default=0, help_text="Freshservice rate-limit credits spent (1 per call, +2 with stats)"
     )
     error = models.TextField(blank=True)
+    resumed_from_page = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A backfill run again after a crash or a kill: the page it went on from",
+    )
 
     objects = SyncRunQuerySet.as_manager()
 
@@ -351,3 +358,32 @@ class SyncLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.holder or 'free'}"
+
+
+class BackfillProgress(models.Model):
+    """A backfill under way (SPEC §15): a sync past BACKFILL_PAGES_AT_ONCE pages, written page by
+    page. At most one row; written with each page in the page's own transaction, deleted in the
+    transaction that finishes the backfill. A row left behind (a crash, a kill) is what a rerun
+    of the same dates resumes from, and what flags the dates "backfill in progress"."""
+
+    first_date = models.DateField()
+    last_date = models.DateField()
+    trigger = models.CharField(max_length=16, choices=SyncRun.Trigger.choices)
+    force = models.BooleanField(default=False)
+    updated_since = models.DateTimeField(help_text="The fetch's updated_since, kept on resume")
+    started_at = models.DateTimeField(
+        help_text="When the backfill first started: its watermark once it finishes"
+    )
+    pages_done = models.PositiveIntegerField(
+        default=0, help_text="Pages written (1 to this); a resume fetches this page again"
+    )
+    tickets_done = models.PositiveIntegerField(default=0, help_text="Tickets received so far")
+    # Received tickets that count, per closure day (ISO date -> n): the bookkeeping at the end.
+    counted = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "backfill progress"
+
+    def __str__(self) -> str:
+        return f"Backfill of {dates_label(self.first_date, self.last_date)}: {self.pages_done} pages"
