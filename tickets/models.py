@@ -386,4 +386,5 @@ class BackfillProgress(models.Model):
         verbose_name_plural = "backfill progress"
 
     def __str__(self) -> str:
-        return f"Backfill of {dates_label(self.first_date, self.last_date)}: {self.pages_done} pages"
+        label = dates_label(self.first_date, self.last_date)
+        return f"Backfill of {label}: {self.pages_done} pages"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
@@ -181,35 +181,40 @@ def lease_ttl(client: FreshserviceClient) -> timedelta:
     return timedelta(seconds=LEASE_RENEW_SECONDS + worst_page + 60)
 
 
-def fetch_tickets(
+def fetched_pages(
     client: FreshserviceClient,
     *,
     updated_since: datetime,
     holder: str,
     ttl: timedelta,
-    into: dict[int, Ticket],
     workspace_id: int | None = None,
-    on_page: Callable[[int, int], None] | None = None,
-) -> None:
-    """Page through every ticket of `workspace_id` updated since `updated_since` into `into`.
+    first_page: int = 1,
+) -> Iterator[tuple[int, list[Ticket]]]:
+    """Yield (page number, tickets) for every page of `workspace_id`'s tickets updated since
+    `updated_since`, from page `first_page` on, as each arrives: the caller holds them (a short
+    sync) or writes them (a backfill).
 
-    `into` (by ticket id) fills as pages arrive, so a failure part-way still tells how many
-    tickets came. The lease of `holder` is renewed for `ttl` as the pages go by; LeaseLost when
-    it was taken. `on_page(pages, tickets)` is called after each page.
+    The lease of `holder` is renewed for `ttl` as the pages go by (also while the caller writes
+    between two pages); LeaseLost when it was taken.
     """
     renewed = time.monotonic()
-    pages_of = client.iter_ticket_pages(updated_since=updated_since, workspace_id=workspace_id)
-    for pages, page in enumerate(pages_of, 1):
-        for ticket in page:
-            # Offset paging over a changing list can repeat a ticket; keep its newest state.
-            seen = into.get(ticket.id)
-            if seen is None or ticket.updated_at >= seen.updated_at:
-                into[ticket.id] = ticket
+    pages_of = client.iter_ticket_pages(
+        updated_since=updated_since, workspace_id=workspace_id, first_page=first_page
+    )
+    for number, page in enumerate(pages_of, first_page):
         # Renewing after every page cost a database write per 100 tickets; every half minute
         # is plenty, as the lease outlasts half a minute plus the slowest page.
         if time.monotonic() - renewed >= LEASE_RENEW_SECONDS:
             if not SyncLease.objects.renew(holder, ttl):
                 raise LeaseLost()
             renewed = time.monotonic()
-        if on_page:
-            on_page(pages, len(into))
+        yield number, page
+
+
+def keep_newest(into: dict[int, Ticket], page: list[Ticket]) -> None:
+    """Add a page to the tickets held by id. Offset paging over a changing list can repeat a
+    ticket; keep its newest state."""
+    for ticket in page:
+        seen = into.get(ticket.id)
+        if seen is None or ticket.updated_at >= seen.updated_at:
+            into[ticket.id] = ticket
