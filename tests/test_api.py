@@ -127,6 +127,7 @@ def test_todays_closures_have_the_contract_shape_sorted_with_the_top_closer(api,
         "last_synced_at": None,
         "stale": True,
         "team": None,  # no sync has read the team's group yet
+        "backfill": None,  # no backfill under way
     }
 
 

@@ -90,6 +90,7 @@ class TicketsViewSet(viewsets.ViewSet):
             **vars(summary),
             "top_closer": summary.top_closer,
             "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
+            "backfill": selectors.backfill_in_progress(start=start, end=end),
         }
         return Response(s.ClosuresSerializer(answer).data)
 

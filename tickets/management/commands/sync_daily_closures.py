@@ -11,8 +11,14 @@ from tqdm import tqdm
 
 from tickets.dates import DateRangeError, check_range
 from tickets.models import SyncRun
-from tickets.services.sync import SyncFailed, SyncRefused, SyncRequestError, sync_closures
-from tickets.wording import describe_sync
+from tickets.services.sync import (
+    SyncFailed,
+    SyncProgress,
+    SyncRefused,
+    SyncRequestError,
+    sync_closures,
+)
+from tickets.wording import backfill_text, describe_sync, progress_text, resumed_text
 
 BAD_ARGUMENTS = 2
 
@@ -67,10 +73,19 @@ class Command(BaseCommand):
                 dynamic_ncols=True,
             )
 
-        def on_page(pages: int, tickets: int) -> None:
+        announced = set()
+
+        def on_progress(step: SyncProgress) -> None:
+            # Said once each: that the sync became a backfill (SPEC §15), or that it resumes one.
+            if step.resumed_from_page is not None and "resumed" not in announced:
+                announced.add("resumed")
+                self._say(progress, resumed_text(step.resumed_from_page))
+            elif step.backfill and not announced:
+                announced.add("backfill")
+                self._say(progress, backfill_text(step.pages))
             if progress is not None:
-                progress.update(1)
-                progress.set_postfix(tickets=tickets)
+                progress.update(step.pages - progress.n)
+                progress.set_postfix_str(progress_text(step), refresh=False)
 
         def on_wait(seconds: float, reason: str) -> None:
             # Freshservice asked for a pause (Retry-After) or its budget is nearly spent (the
@@ -89,7 +104,7 @@ class Command(BaseCommand):
                 trigger=SyncRun.Trigger.FORCE if options["force"] else SyncRun.Trigger.COMMAND,
                 force=options["force"],
                 max_wait=options["max_wait"],
-                on_page=on_page,
+                on_progress=on_progress,
                 on_wait=on_wait,
             )
         except SyncRefused as refusal:
@@ -103,6 +118,12 @@ class Command(BaseCommand):
             if progress is not None:
                 progress.close()
         self.stdout.write(self.style.SUCCESS(describe_sync(result)))
+
+    def _say(self, progress: tqdm | None, line: str) -> None:
+        if progress is not None:
+            progress.write(line, file=cast(TextIO, self.stderr._out))
+        else:
+            self.stderr.write(line)
 
     def _dates(self, options: dict[str, Any]) -> tuple[date | None, date | None]:
         if options["date"] and (options["first"] or options["last"]):
