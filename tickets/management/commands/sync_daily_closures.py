@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, TextIO, cast
 
@@ -39,6 +43,24 @@ def seconds(raw: str) -> float:
     if not 0 <= value <= 3_600:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds from 0 to 3600")
     return value
+
+
+@contextmanager
+def _interrupted_by_sigterm() -> Iterator[None]:
+    """`kill` (SIGTERM) stops the sync as Ctrl-C does, so it frees its lease on the way out
+    instead of blocking the next run until the lease expires (only SIGKILL leaves it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Command(BaseCommand):
@@ -98,15 +120,22 @@ class Command(BaseCommand):
                 self.stderr.write(line)
 
         try:
-            result = sync_closures(
-                first=first,
-                last=last,
-                trigger=SyncRun.Trigger.FORCE if options["force"] else SyncRun.Trigger.COMMAND,
-                force=options["force"],
-                max_wait=options["max_wait"],
-                on_progress=on_progress,
-                on_wait=on_wait,
-            )
+            with _interrupted_by_sigterm():
+                result = sync_closures(
+                    first=first,
+                    last=last,
+                    trigger=SyncRun.Trigger.FORCE if options["force"] else SyncRun.Trigger.COMMAND,
+                    force=options["force"],
+                    max_wait=options["max_wait"],
+                    on_progress=on_progress,
+                    on_wait=on_wait,
+                )
+        except KeyboardInterrupt:
+            # The sync's own clean-up ran on the way out: its lease is free for the next run.
+            raise CommandError(
+                "Stopped before the sync finished. A backfill keeps the pages it wrote: run the "
+                "same command again to resume it."
+            ) from None
         except SyncRefused as refusal:
             if isinstance(refusal, SyncRequestError):
                 raise CommandError(str(refusal), returncode=BAD_ARGUMENTS) from None
