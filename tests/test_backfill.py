@@ -8,6 +8,10 @@ its second. The stand-in lists newest first (by id), so page 1 holds tickets 10 
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -302,3 +306,27 @@ def test_the_command_shows_the_backfill_and_says_it_resumes(upstream, manage):
     # Tickets received (page 4 twice), credits, the budget left, the time left.
     assert "12 tickets, 7 credits, budget 999,980/1,000,000 left this minute, ETA ~" in err
     assert "(a backfill of 5 pages, resumed from page 4)" in out
+
+
+# --- the lease ----------------------------------------------------------------------------------
+
+
+def test_a_lease_left_by_a_killed_process_of_this_host_is_taken_at_once(db):
+    dead = f"gone@{socket.gethostname()[:20]}:{_pid_of_finished()}"
+    alive = f"other@{socket.gethostname()[:20]}:{os.getppid()}"
+    elsewhere = f"remote@another-host:{_pid_of_finished()}"
+    ttl = timedelta(minutes=5)
+
+    for holder, taken in ((alive, False), (elsewhere, False), (dead, True)):
+        SyncLease.objects.update_or_create(
+            name="sync", defaults={"holder": holder, "expires_at": START + timedelta(hours=1)}
+        )
+        with time_machine.travel(START, tick=False):
+            assert SyncLease.objects.claim("next", ttl) is taken, holder
+
+
+def _pid_of_finished() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -307,6 +310,29 @@ class SyncRun(models.Model):
 SYNC_LEASE_NAME = "sync"
 
 
+def lease_holder_name() -> str:
+    """A new holder's name: random, then the host and process, so that a sync on the same host
+    can tell a holder that was killed (SIGKILL, no clean-up) and need not wait for its lease to
+    expire (`holder_died_here`)."""
+    return f"{uuid.uuid4().hex}@{socket.gethostname()[:20]}:{os.getpid()}"
+
+
+def holder_died_here(holder: str) -> bool:
+    """Whether `holder` names a process of this host that no longer runs. Another host's
+    holder, or one named otherwise, is never taken for dead (its lease expires instead)."""
+    _, _, place = holder.partition("@")
+    host, _, pid = place.rpartition(":")
+    if host != socket.gethostname()[:20] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, as another user's
+    return False
+
+
 class SyncLeaseQuerySet(models.QuerySet):
     """The sync lease, claimed, renewed and released by a holder (a random id per sync)."""
 
@@ -323,6 +349,13 @@ class SyncLeaseQuerySet(models.QuerySet):
                 .filter(Q(holder="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
                 .update(holder=holder, expires_at=now + ttl)
             )
+            if not claimed:
+                # A holder on this host whose process is gone (killed) blocks no one.
+                taken = self.filter(name=SYNC_LEASE_NAME).values_list("holder", flat=True).first()
+                if taken and holder_died_here(taken):
+                    claimed = self.filter(name=SYNC_LEASE_NAME, holder=taken).update(
+                        holder=holder, expires_at=now + ttl
+                    )
         except OperationalError:
             # SQLite: another sync's long write transaction held the database past the busy
             # timeout; that sync is running.

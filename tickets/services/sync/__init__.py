@@ -26,7 +26,6 @@ an outcome into the words shown to people.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from freshworks.client import FreshserviceClient, FreshworksError, Group, Ticket
 from tickets import selectors
 from tickets.dates import DateRangeError, check_range, dates_label
 from tickets.freshservice_config import FreshserviceConfig, freshservice_config
-from tickets.models import BackfillProgress, SyncLease, SyncRun
+from tickets.models import BackfillProgress, SyncLease, SyncRun, lease_holder_name
 from tickets.services.directory import refresh_for_unknown_agents
 from tickets.services.sync.backfill import (
     Backfill,
@@ -186,7 +185,7 @@ def _run_leased(
     on_page: Callable[[int, int], None] | None,
     on_progress: Callable[[SyncProgress], None] | None,
 ) -> SyncResult:
-    holder = uuid.uuid4().hex
+    holder = lease_holder_name()
     ttl = lease_ttl(client)
     if not SyncLease.objects.claim(holder, ttl):
         raise SyncInProgress()
