@@ -23,6 +23,7 @@ BENCHMARKS = {
     "sync-overhead": "bench.sync_overhead:run",
     "api-latency": "bench.api_latency:run",
     "page": "bench.page:run",
+    "backfill": "bench.backfill:run",
 }
 
 

@@ -419,5 +419,8 @@ class BackfillProgress(models.Model):
         verbose_name_plural = "backfill progress"
 
     def __str__(self) -> str:
-        label = dates_label(self.first_date, self.last_date)
-        return f"Backfill of {label}: {self.pages_done} pages"
+        return f"Backfill of {self.dates}: {self.pages_done} pages"
+
+    @property
+    def dates(self) -> str:
+        return dates_label(self.first_date, self.last_date)

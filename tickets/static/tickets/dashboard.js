@@ -78,6 +78,10 @@
     renderTable(entries);
     const exportLink = $("export-csv");
     if (exportLink) exportLink.href = `${urls.exportUrl}?period=${encodeURIComponent(period)}`;
+    // (placeholder: board branch provides this) other features listen for the view drawn.
+    document.dispatchEvent(new CustomEvent("yam:view", {
+      detail: { period, start: data.start, end: data.end, team: null, data },
+    }));
   }
 
   function renderLastSynced() {
