@@ -173,7 +173,8 @@ def _child(
             report = json.loads(line)
     child.wait()
     if kill_at is None:
-        assert child.returncode == 0 and report, f"the {mode} child failed ({child.returncode})"
+        assert child.returncode == 0, f"the {mode} child failed ({child.returncode})"
+        assert report, f"the {mode} child reported nothing"
     else:
         report = {"peak_mib": peak_kib / 1024}
     return report
@@ -216,10 +217,14 @@ def _peak_mib() -> float:
 
 
 def child_main(argv: list[str]) -> None:
-    mode, database, endpoint, group_id, start = argv
+    mode, _database, endpoint, group_id, start = argv  # the database: in DATABASE_URL
+    import logging
+
     import django
 
     django.setup()
+    for name in ("tickets", "freshworks"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     if mode == "bare":
         from bench.sync_overhead import _bare_paging
 

@@ -35,7 +35,7 @@ def test_the_page_flags_the_days_of_an_unfinished_backfill(open_page, plain_user
     expect(notice).to_contain_text(
         f"Backfill in progress for {today - timedelta(days=30)} \u2013 {today}"
     )
-    expect(notice).to_contain_text("120 pages, 12000 tickets so far")
+    expect(notice).to_contain_text("120 pages, 12,000 tickets so far")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "backfill-in-progress.png"))
 

@@ -59,6 +59,8 @@ from tickets.services.sync.errors import (
     WorkspaceConflict,
 )
 from tickets.services.sync.fetch import (
+    LeaseKeeper,
+    PageReader,
     build_client,
     confirm_gone,
     fetch_start,
@@ -234,6 +236,8 @@ def _run(
     last_page = 0
     responders: set[int] = set()
     eta = EtaEstimate(updated_since=fetched_from, first_page=first_page)
+    lease = LeaseKeeper(holder, ttl)
+    pages: PageReader | None = None
 
     def record(status: SyncRun.Status, error: str = "", **fields: object) -> SyncRun:
         return SyncRun.objects.create(
@@ -280,18 +284,16 @@ def _run(
         assert config.group_id is not None  # checked before the lease was claimed
         group, read_now = team_group(client, group_id=config.group_id, refresh=force)
         workspace_id = list_workspace(group, config.workspace_id)
-        for page, tickets in fetched_pages(
-            client,
-            updated_since=fetched_from,
-            holder=holder,
-            ttl=ttl,
-            workspace_id=workspace_id,
-            first_page=first_page,
-        ):
+        pages = fetched_pages(
+            client, updated_since=fetched_from, workspace_id=workspace_id, first_page=first_page
+        )
+        for page, tickets in pages:
+            lease.keep()
             received += len(tickets)
             last_page = page
             responders |= _responders(tickets)
             if backfill is not None:
+                pages.read_ahead()
                 backfill.write(tickets, pages_done=page, received=len(tickets))
             else:
                 keep_newest(held, tickets)
@@ -307,6 +309,7 @@ def _run(
                         started_at=started_at,
                         holder=holder,
                     )
+                    pages.read_ahead()
                     backfill.write(held.values(), pages_done=page, received=len(held))
                     held.clear()
             report(page, tickets)
@@ -358,6 +361,9 @@ def _run(
         reason = _one_line(f"Unexpected error: {type(exc).__name__}: {exc}")
         run = record(SyncRun.Status.FAILED, reason + _kept_text(backfill))
         raise SyncFailed(reason + _kept_text(backfill), run=run) from exc
+    finally:
+        if pages is not None:
+            pages.close()
 
     _log_synced(run, force=force, recounted=applied.recounted, vanished=applied.vanished)
     return SyncResult(
@@ -426,7 +432,8 @@ def _finish_backfill(
         fetched_from=backfill.updated_since,
         tickets_processed=run.tickets_processed,
         api_calls=client.api_calls,
-        dates_recounted=applied.recounted,
+        # The days of the tickets its batches wrote, and those of the sweep.
+        dates_recounted=sorted({*applied.recounted, *backfill.counted_per_day()}),
         next_sync_at=selectors.next_sync_time(run.started_at),
         credits=client.credits,
         tickets_vanished=applied.vanished,

@@ -4,6 +4,8 @@ group and its workspace, the paging."""
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
@@ -185,30 +187,90 @@ def fetched_pages(
     client: FreshserviceClient,
     *,
     updated_since: datetime,
-    holder: str,
-    ttl: timedelta,
     workspace_id: int | None = None,
     first_page: int = 1,
-) -> Iterator[tuple[int, list[Ticket]]]:
-    """Yield (page number, tickets) for every page of `workspace_id`'s tickets updated since
+) -> PageReader:
+    """(page number, tickets) for every page of `workspace_id`'s tickets updated since
     `updated_since`, from page `first_page` on, as each arrives: the caller holds them (a short
-    sync) or writes them (a backfill).
-
-    The lease of `holder` is renewed for `ttl` as the pages go by (also while the caller writes
-    between two pages); LeaseLost when it was taken.
-    """
-    renewed = time.monotonic()
+    sync) or writes them (a backfill, which reads ahead: `PageReader.read_ahead`)."""
     pages_of = client.iter_ticket_pages(
         updated_since=updated_since, workspace_id=workspace_id, first_page=first_page
     )
-    for number, page in enumerate(pages_of, first_page):
-        # Renewing after every page cost a database write per 100 tickets; every half minute
-        # is plenty, as the lease outlasts half a minute plus the slowest page.
-        if time.monotonic() - renewed >= LEASE_RENEW_SECONDS:
-            if not SyncLease.objects.renew(holder, ttl):
+    return PageReader(enumerate(pages_of, first_page))
+
+
+class LeaseKeeper:
+    """Renews the lease of `holder` for `ttl` as the pages go by; LeaseLost when it was taken.
+
+    Renewing after every page cost a database write per 100 tickets; every half minute is
+    plenty, as the lease outlasts half a minute plus the slowest page.
+    """
+
+    def __init__(self, holder: str, ttl: timedelta) -> None:
+        self.holder = holder
+        self.ttl = ttl
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        if time.monotonic() - self.renewed >= LEASE_RENEW_SECONDS:
+            if not SyncLease.objects.renew(self.holder, self.ttl):
                 raise LeaseLost()
-            renewed = time.monotonic()
-        yield number, page
+            self.renewed = time.monotonic()
+
+
+_END = object()
+
+
+class PageReader:
+    """Iterates over `pages`; after `read_ahead()`, a thread fetches the next page while the
+    caller writes this one (a backfill's wall time is then about the slower of the two, not
+    their sum). At most one page waits; whatever the fetch raises is raised to the caller. The
+    thread never touches the database; `close()` lets it go."""
+
+    def __init__(self, pages: Iterator[tuple[int, list[Ticket]]]) -> None:
+        self._pages = pages
+        self._ahead: queue.Queue[object] | None = None
+        self._stop = threading.Event()
+
+    def __iter__(self) -> PageReader:
+        return self
+
+    def __next__(self) -> tuple[int, list[Ticket]]:
+        if self._ahead is None:
+            return next(self._pages)
+        item = self._ahead.get()
+        if item is _END:
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def read_ahead(self) -> None:
+        if self._ahead is None:
+            self._ahead = queue.Queue(maxsize=1)
+            threading.Thread(target=self._fetch, name="sync-read-ahead", daemon=True).start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _fetch(self) -> None:
+        try:
+            for item in self._pages:
+                if not self._hand_over(item):
+                    return
+            self._hand_over(_END)
+        except BaseException as exc:  # handed to the caller, who raises it
+            self._hand_over(exc)
+
+    def _hand_over(self, item: object) -> bool:
+        assert self._ahead is not None
+        while not self._stop.is_set():
+            try:
+                self._ahead.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
 
 def keep_newest(into: dict[int, Ticket], page: list[Ticket]) -> None:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Model
 from django.utils import timezone
 
 from freshworks.client import Group, Ticket
@@ -85,6 +85,8 @@ class Written(NamedTuple):
 
     touched: set[date]
     per_day: dict[date, int]
+    # (agent, day) whose rows changed: a backfill's batch recounts only those.
+    pairs: set[tuple[int, date]]
 
 
 def not_rewritten_since(since: datetime, *, written_before: datetime) -> dict[int, date]:
@@ -129,7 +131,7 @@ def apply_batch(tickets: Iterable[Ticket]) -> Written:
     recount their days. Every counting row is rewritten (`fetched_at` now), so the backfill's
     sweep at the end can tell the rows it read from those it did not (`not_rewritten_since`)."""
     written = write_tickets(list(tickets), rewrite=True)
-    _recount(sorted(written.touched))
+    _recount_pairs(written.pairs)
     return written
 
 
@@ -172,7 +174,7 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
         ).values_list("ticket_id", "responder_id", "status", "closed_at", "closure_date")
     }
 
-    touched: set[date] = set()
+    pairs: set[tuple[int, date]] = set()
     changed: dict[int, _Closure] = {}
     for ticket_id, closure in counting.items():
         old = existing.get(ticket_id)
@@ -181,11 +183,13 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
                 changed[ticket_id] = closure
             continue
         changed[ticket_id] = closure
-        touched.add(closure.closure_date)
+        pairs.add((closure.responder_id, closure.closure_date))
         if old is not None:
-            touched.add(old.closure_date)
+            pairs.add((old.responder_id, old.closure_date))
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
-    touched.update(existing[ticket_id].closure_date for ticket_id in gone)
+    pairs.update(
+        (existing[ticket_id].responder_id, existing[ticket_id].closure_date) for ticket_id in gone
+    )
 
     _upsert_closed_tickets(changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
@@ -193,7 +197,7 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     per_day: dict[date, int] = {}
     for closure in counting.values():
         per_day[closure.closure_date] = per_day.get(closure.closure_date, 0) + 1
-    return Written(touched, per_day)
+    return Written({day for _, day in pairs}, per_day, pairs)
 
 
 def store_group(group: Group, *, fetched_at: datetime) -> None:
@@ -208,13 +212,30 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
     """Insert or update ClosedTicket rows in one statement per batch.
 
     Hand-written because bulk_create(update_conflicts=True) spent most of a 20,000-ticket sync
-    preparing model fields (bench/sync_overhead.py). ON CONFLICT ... DO UPDATE is the same on
-    SQLite and PostgreSQL; values go through the backend's own adapters, so time zones are stored
-    exactly as the ORM stores them.
+    preparing model fields (bench/sync_overhead.py); see `_raw_upsert`.
     """
     if not rows:
         return
-    if connection.vendor not in {"sqlite", "postgresql"}:
+    ops = connection.ops
+    fetched = ops.adapt_datetimefield_value(fetched_at)
+    written = _raw_upsert(
+        ClosedTicket,
+        ("ticket_id", "responder_id", "status", "closed_at", "closure_date", "fetched_at"),
+        conflict=("ticket_id",),
+        update=("responder_id", "status", "closed_at", "closure_date", "fetched_at"),
+        rows=[
+            (
+                ticket_id,
+                row.responder_id,
+                row.status,
+                ops.adapt_datetimefield_value(row.closed_at),
+                ops.adapt_datefield_value(row.closure_date),
+                fetched,
+            )
+            for ticket_id, row in rows.items()
+        ],
+    )
+    if not written:
         ClosedTicket.objects.bulk_create(
             [
                 ClosedTicket(ticket_id=ticket_id, fetched_at=fetched_at, **row._asdict())
@@ -225,32 +246,78 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
             unique_fields=_conflict_target(["ticket_id"]),
             update_fields=["responder_id", "status", "closed_at", "closure_date", "fetched_at"],
         )
-        return
-    ops = connection.ops
-    table = ops.quote_name(ClosedTicket._meta.db_table)
-    columns = ("ticket_id", "responder_id", "status", "closed_at", "closure_date", "fetched_at")
-    updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
+
+
+def _raw_upsert(
+    model: type[Model],
+    columns: tuple[str, ...],
+    *,
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    rows: list[tuple],
+) -> bool:
+    """INSERT ... ON CONFLICT (`conflict`) DO UPDATE the `update` columns, one statement per
+    batch of `rows` (values adapted by the caller with the backend's own adapters, so time zones
+    are stored exactly as the ORM stores them). The same SQL on SQLite and PostgreSQL; False on
+    other databases, where the caller uses bulk_create."""
+    if connection.vendor not in {"sqlite", "postgresql"}:
+        return False
+    quote = connection.ops.quote_name
+    updates = ", ".join(f"{column} = excluded.{column}" for column in update)
     placeholders = ", ".join(["%s"] * len(columns))
     # Only constant names are formatted in; every value is a query parameter.
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({placeholders}) ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
     )
-    fetched = ops.adapt_datetimefield_value(fetched_at)
-    values = [
-        (
-            ticket_id,
-            row.responder_id,
-            row.status,
-            ops.adapt_datetimefield_value(row.closed_at),
-            ops.adapt_datefield_value(row.closure_date),
-            fetched,
-        )
-        for ticket_id, row in rows.items()
-    ]
     with connection.cursor() as cursor:
-        for batch in _chunks(values):
+        for batch in _chunks(rows):
             cursor.executemany(sql, batch)
+    return True
+
+
+def _recount_pairs(pairs: set[tuple[int, date]]) -> None:
+    """Recompute TicketClosure for the (agent, day) `pairs` from ClosedTicket: what a
+    backfill's page touched (a page's 100 tickets touch a few agents' days, where recounting
+    whole days rewrote every agent of them, page after page)."""
+    if not pairs:
+        return
+    agents = sorted({agent for agent, _ in pairs})
+    days = sorted({day for _, day in pairs})
+    fresh: dict[tuple[int, date], int] = {}
+    users: dict[int, int] = {}
+    for agent_chunk in _chunks(agents):
+        for row in (
+            ClosedTicket.objects.filter(closure_date__in=days, responder_id__in=agent_chunk)
+            .values("responder_id", "closure_date")
+            .annotate(closed=Count("id"))
+        ):
+            pair = (row["responder_id"], row["closure_date"])
+            if pair in pairs:
+                fresh[pair] = row["closed"]
+        users.update(
+            FreshworksUserMapping.objects.filter(
+                freshworks_user_id__in=agent_chunk, user__isnull=False
+            ).values_list("freshworks_user_id", "user_id")
+        )
+    ops = connection.ops
+    now = timezone.now()
+    stamp = ops.adapt_datetimefield_value(now)
+    written = _raw_upsert(
+        TicketClosure,
+        ("freshworks_user_id", "date", "tickets_closed", "user_id", "created_at", "updated_at"),
+        conflict=("freshworks_user_id", "date"),
+        update=("tickets_closed", "user_id", "updated_at"),
+        rows=[
+            (agent, ops.adapt_datefield_value(day), closed, users.get(agent), stamp, stamp)
+            for (agent, day), closed in fresh.items()
+        ],
+    )
+    if not written:
+        _write_closures(fresh, users)
+    # The pairs left without a closure (most pages have none).
+    for agent, day in pairs - fresh.keys():
+        TicketClosure.objects.filter(freshworks_user_id=agent, date=day).delete()
 
 
 def _recount(touched: list[date]) -> None:
@@ -271,6 +338,21 @@ def _recount(touched: list[date]) -> None:
             .annotate(closed=Count("id"))
         ):
             fresh[(row["responder_id"], row["closure_date"])] = row["closed"]
+    _write_closures(fresh, users)
+    stale = [
+        pk
+        for day_chunk in _chunks(touched)
+        for pk, agent_id, day in TicketClosure.objects.filter(date__in=day_chunk).values_list(
+            "pk", "freshworks_user_id", "date"
+        )
+        if (agent_id, day) not in fresh
+    ]
+    for pks in _chunks(stale):
+        TicketClosure.objects.filter(pk__in=pks).delete()
+
+
+def _write_closures(fresh: dict[tuple[int, date], int], users: Mapping[int, int]) -> None:
+    """Insert or update TicketClosure rows: (agent, day) -> tickets closed."""
     TicketClosure.objects.bulk_create(
         [
             TicketClosure(
@@ -286,16 +368,6 @@ def _recount(touched: list[date]) -> None:
         unique_fields=_conflict_target(["freshworks_user_id", "date"]),
         update_fields=["tickets_closed", "user", "updated_at"],
     )
-    stale = [
-        pk
-        for day_chunk in _chunks(touched)
-        for pk, agent_id, day in TicketClosure.objects.filter(date__in=day_chunk).values_list(
-            "pk", "freshworks_user_id", "date"
-        )
-        if (agent_id, day) not in fresh
-    ]
-    for pks in _chunks(stale):
-        TicketClosure.objects.filter(pk__in=pks).delete()
 
 
 def _mark_synced(

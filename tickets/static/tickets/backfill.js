@@ -14,6 +14,6 @@
     const pages = `${backfill.pages_done} ${backfill.pages_done === 1 ? "page" : "pages"}`;
     notice.textContent =
       `Backfill in progress for ${backfill.start} – ${backfill.end}: these counts are still ` +
-      `filling in (${pages}, ${backfill.tickets} tickets so far).`;
+      `filling in (${pages}, ${backfill.tickets.toLocaleString("en")} tickets so far).`;
   });
 })();
