@@ -8,10 +8,13 @@ its second. The stand-in lists newest first (by id), so page 1 holds tickets 10 
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -330,3 +333,33 @@ def _pid_of_finished() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     return process.pid
+
+
+def test_sigterm_stops_the_command_keeping_the_pages_written_and_freeing_the_lease(
+    upstream, manage
+):
+    put_tickets(upstream, 10)
+    handle = type(upstream.faults).handle
+
+    def terminated_on_page_5(request):
+        if list_page(request) == 5:
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill <pid>` does
+            time.sleep(1)  # the handler runs in the main thread meanwhile
+        return handle(upstream.faults, request)
+
+    upstream.faults.handle = terminated_on_page_5  # type: ignore[method-assign]
+    with time_machine.travel(START, tick=False):
+        status, _, err = manage("sync_daily_closures", "--from", str(FIRST), "--to", str(LAST))
+
+    assert status == 1
+    assert "Stopped before the sync finished" in err
+    # Page 5 is read ahead while pages 1-4 are written: that batch is in or rolled back.
+    assert BackfillProgress.objects.get().pages_done in (0, 4)
+    assert SyncLease.objects.get().holder == ""
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    upstream.faults.handle = functools.partial(handle, upstream.faults)  # type: ignore[method-assign]
+    with time_machine.travel(LATER, tick=False):
+        status, _, _ = manage("sync_daily_closures", "--from", str(FIRST), "--to", str(LAST))
+    assert status == 0
+    assert [ticket for ticket, _ in stored()["tickets"]] == list(range(1, 11))
