@@ -71,6 +71,7 @@ from tickets.services.sync.fetch import (
     team_group,
 )
 from tickets.services.sync.write import (
+    Applied,
     apply_fetched,
     closure_date,
     counts_as_closed,
@@ -314,11 +315,10 @@ def _run(
                     held.clear()
             report(page, tickets)
         if backfill is not None:
-            return _finish_backfill(
+            run, applied = _finish_backfill(
                 backfill,
                 first=first,
                 last=last,
-                force=force,
                 client=client,
                 config=config,
                 workspace_id=workspace_id,
@@ -326,29 +326,31 @@ def _run(
                 responders=responders,
                 record=record,
             )
-        # The fetch read every page since fetched_from: a stored closure from then on that did
-        # not come back is deleted, spam or no longer counting, once Freshservice confirms it.
-        vanished = confirm_gone(
-            client,
-            not_fetched_since(set(held), fetched_from),
-            config=config,
-            workspace_id=workspace_id,
-        )
-        # Before the write, so the new rows' closures are linked; a failure is only logged.
-        refresh_for_unknown_agents(client, responders)
-        with transaction.atomic():
-            if not SyncLease.objects.still_held(holder):
-                raise LeaseLost()
-            if read_now:
-                store_group(group, fetched_at=started_at)
-            applied = apply_fetched(
-                held.values(),
-                first=first,
-                last=last,
-                started_at=started_at,
-                vanished=vanished,
+        else:
+            # The fetch read every page since fetched_from: a stored closure from then on that
+            # did not come back is deleted, spam or no longer counting, once Freshservice
+            # confirms it.
+            vanished = confirm_gone(
+                client,
+                not_fetched_since(set(held), fetched_from),
+                config=config,
+                workspace_id=workspace_id,
             )
-            run = record(SyncRun.Status.SUCCESS)
+            # Before the write, so the new rows' closures are linked; a failure is only logged.
+            refresh_for_unknown_agents(client, responders)
+            with transaction.atomic():
+                if not SyncLease.objects.still_held(holder):
+                    raise LeaseLost()
+                if read_now:
+                    store_group(group, fetched_at=started_at)
+                applied = apply_fetched(
+                    held.values(),
+                    first=first,
+                    last=last,
+                    started_at=started_at,
+                    vanished=vanished,
+                )
+                run = record(SyncRun.Status.SUCCESS)
     except (FreshworksError, WorkspaceConflict, LeaseLost) as exc:
         reason = _one_line(str(exc))
         logger.error("Sync of %s failed: %s", dates_label(first, last), reason)
@@ -372,13 +374,16 @@ def _run(
         last_date=last,
         force=force,
         fetched_from=fetched_from,
-        tickets_processed=len(held),
+        tickets_processed=run.tickets_processed,
         api_calls=client.api_calls,
         dates_recounted=applied.recounted,
-        next_sync_at=selectors.next_sync_time(started_at),
+        # A backfill's first start, for one resumed.
+        next_sync_at=selectors.next_sync_time(run.started_at),
         credits=client.credits,
         tickets_vanished=applied.vanished,
-        pages=last_page,
+        pages=backfill.progress.pages_done if backfill else last_page,
+        backfill=backfill is not None,
+        resumed_from_page=backfill.resumed_from_page if backfill else None,
     )
 
 
@@ -387,14 +392,13 @@ def _finish_backfill(
     *,
     first: date,
     last: date,
-    force: bool,
     client: FreshserviceClient,
     config: FreshserviceConfig,
     workspace_id: int | None,
     group: Group | None,
     responders: set[int],
     record: Callable[..., SyncRun],
-) -> SyncResult:
+) -> tuple[SyncRun, Applied]:
     """Every page is written: the sweep (SPEC §14.4), the bookkeeping and the successful
     SyncRun (the watermark and covered-from move now), in one transaction."""
     vanished = confirm_gone(
@@ -423,24 +427,9 @@ def _finish_backfill(
             started_at=backfill.started_at,
             tickets_processed=backfill.progress.tickets_done,
         )
-    _log_synced(run, force=force, recounted=applied.recounted, vanished=applied.vanished)
-    return SyncResult(
-        run=run,
-        first_date=first,
-        last_date=last,
-        force=force,
-        fetched_from=backfill.updated_since,
-        tickets_processed=run.tickets_processed,
-        api_calls=client.api_calls,
-        # The days of the tickets its batches wrote, and those of the sweep.
-        dates_recounted=sorted({*applied.recounted, *backfill.counted_per_day()}),
-        next_sync_at=selectors.next_sync_time(run.started_at),
-        credits=client.credits,
-        tickets_vanished=applied.vanished,
-        pages=backfill.progress.pages_done,
-        backfill=True,
-        resumed_from_page=backfill.resumed_from_page,
-    )
+    # The days of the tickets its batches wrote, and those of the sweep.
+    recounted = sorted({*applied.recounted, *backfill.counted_per_day()})
+    return run, Applied(recounted, applied.vanished)
 
 
 def _kept_text(backfill: Backfill | None) -> str:
