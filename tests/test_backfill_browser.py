@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-# The browser tests' fixtures (a Chromium, a logged-in page on the live server).
-from tests.test_browser import SCREENSHOTS, browser, open_page  # noqa: F401
+# The browser tests' logged-in page on the live server (Chromium is conftest's `browser`).
+from tests.test_browser import SCREENSHOTS, open_page  # noqa: F401
 from tickets import dates
 from tickets.models import BackfillProgress, SyncRun
 
