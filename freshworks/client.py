@@ -12,6 +12,7 @@ every other integration of the account, so the client keeps a reserve of it (SPE
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -57,6 +58,8 @@ class Ticket:
     updated_at: datetime
     resolved_at: datetime | None
     closed_at: datetime | None
+    # Only for a backfill's estimate of the time left (the list comes newest first).
+    created_at: datetime | None = dataclasses.field(default=None, compare=False)
 
     @property
     def closure_time(self) -> datetime:
@@ -321,9 +324,14 @@ class FreshserviceClient:
 
     @_key_hidden
     def iter_ticket_pages(
-        self, *, updated_since: datetime, workspace_id: int | None = None
+        self,
+        *,
+        updated_since: datetime,
+        workspace_id: int | None = None,
+        first_page: int = 1,
     ) -> Iterator[list[Ticket]]:
-        """Yield every page of tickets updated at or after `updated_since`, stats included.
+        """Yield every page of tickets updated at or after `updated_since`, stats included,
+        from page `first_page` on (a resumed backfill starts past page 1).
 
         `workspace_id` (else the client's own, else none: the primary workspace only) is sent
         with every page. Each page costs 3 credits. Raises a FreshworksError subclass on any
@@ -349,6 +357,7 @@ class FreshserviceClient:
             self._parse_ticket_page,
             credits=CALL_CREDITS + INCLUDE_CREDITS,
             permission=_TICKETS_PERMISSION,
+            first_page=first_page,
         )
 
     @_key_hidden
@@ -459,14 +468,16 @@ class FreshserviceClient:
         *,
         credits: int,
         permission: str,
+        first_page: int = 1,
     ) -> Iterator[list[_Item]]:
-        """Ask for page 1, 2, ... with the call's own `params` while `link` says more follow.
+        """Ask for page `first_page`, then the next, ... with the call's own `params` while
+        `link` says more follow.
 
         The vendor's only documented link (`…/tickets?filter=all_tickets&page=2`) drops the
         caller's filters, so following it would silently read another list (SPEC §14.1).
         """
         url = self.endpoint + path
-        page = 1
+        page = first_page
         previous: list[int] | None = None
         while True:
             response = self._get(
@@ -817,6 +828,7 @@ def _parse_ticket(raw: object, position: int) -> Ticket:
         updated_at=_required_time(raw, "updated_at", ticket_id),
         resolved_at=_optional_time(stats, "resolved_at", ticket_id),
         closed_at=_optional_time(stats, "closed_at", ticket_id),
+        created_at=_optional_time(raw, "created_at", ticket_id),
     )
 
 

@@ -239,10 +239,11 @@ def test_linking_an_agent_by_hand_raises_the_version(history, manager):
 
 
 def test_renaming_or_deleting_a_local_user_raises_the_version_and_a_log_in_does_not(
-    api, history, agent
+    api, history, agent, rf
 ):
     start = version()
-    user_logged_in.send(sender=User, request=None, user=agent)  # writes last_login only
+    log_in = rf.post("/accounts/login/")
+    user_logged_in.send(sender=User, request=log_in, user=agent)  # writes last_login only
     assert version() == start
 
     agent.username = "oscar.s"

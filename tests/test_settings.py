@@ -211,6 +211,7 @@ SPEC_VARIABLES = set(
         "WEB_SYNC_SECONDS",
         "LOGIN_FAILURE_LIMIT",
         "LOGIN_LOCKOUT_MINUTES",
+        "BACKFILL_PAGES_AT_ONCE",
     ]
 )
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -48,7 +51,9 @@ class ClosedTicket(models.Model):
     status = models.PositiveSmallIntegerField()
     closed_at = models.DateTimeField(help_text="resolved_at, else closed_at, else updated_at (UTC)")
     closure_date = models.DateField(help_text="closed_at as a calendar day in TIME_ZONE")
-    fetched_at = models.DateTimeField(help_text="When the sync that last changed this row ran")
+    fetched_at = models.DateTimeField(
+        help_text="When a sync last wrote this row (a backfill rewrites each row it fetches)"
+    )
 
     class Meta:
         ordering = ["-closed_at"]
@@ -303,6 +308,11 @@ class SyncRun(models.Model):
         default=0, help_text="Freshservice rate-limit credits spent (1 per call, +2 with stats)"
     )
     error = models.TextField(blank=True)
+    resumed_from_page = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A backfill run again after a crash or a kill: the page it went on from",
+    )
 
     objects = SyncRunQuerySet.as_manager()
 
@@ -327,6 +337,29 @@ class SyncRun(models.Model):
 SYNC_LEASE_NAME = "sync"
 
 
+def lease_holder_name() -> str:
+    """A new holder's name: random, then the host and process, so that a sync on the same host
+    can tell a holder that was killed (SIGKILL, no clean-up) and need not wait for its lease to
+    expire (`holder_died_here`)."""
+    return f"{uuid.uuid4().hex}@{socket.gethostname()[:20]}:{os.getpid()}"
+
+
+def holder_died_here(holder: str) -> bool:
+    """Whether `holder` names a process of this host that no longer runs. Another host's
+    holder, or one named otherwise, is never taken for dead (its lease expires instead)."""
+    _, _, place = holder.partition("@")
+    host, _, pid = place.rpartition(":")
+    if host != socket.gethostname()[:20] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, as another user's
+    return False
+
+
 class SyncLeaseQuerySet(models.QuerySet):
     """The sync lease, claimed, renewed and released by a holder (a random id per sync)."""
 
@@ -343,6 +376,13 @@ class SyncLeaseQuerySet(models.QuerySet):
                 .filter(Q(holder="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
                 .update(holder=holder, expires_at=now + ttl)
             )
+            if not claimed:
+                # A holder on this host whose process is gone (killed) blocks no one.
+                taken = self.filter(name=SYNC_LEASE_NAME).values_list("holder", flat=True).first()
+                if taken and holder_died_here(taken):
+                    claimed = self.filter(name=SYNC_LEASE_NAME, holder=taken).update(
+                        holder=holder, expires_at=now + ttl
+                    )
         except OperationalError:
             # SQLite: another sync's long write transaction held the database past the busy
             # timeout; that sync is running.
@@ -453,3 +493,36 @@ class DataVersion(models.Model):
 
     def __str__(self) -> str:
         return f"data version {self.version}"
+
+
+class BackfillProgress(models.Model):
+    """A backfill under way (SPEC §15): a sync past BACKFILL_PAGES_AT_ONCE pages, written page by
+    page. At most one row; written with each page in the page's own transaction, deleted in the
+    transaction that finishes the backfill. A row left behind (a crash, a kill) is what a rerun
+    of the same dates resumes from, and what flags the dates "backfill in progress"."""
+
+    first_date = models.DateField()
+    last_date = models.DateField()
+    trigger = models.CharField(max_length=16, choices=SyncRun.Trigger.choices)
+    force = models.BooleanField(default=False)
+    updated_since = models.DateTimeField(help_text="The fetch's updated_since, kept on resume")
+    started_at = models.DateTimeField(
+        help_text="When the backfill first started: its watermark once it finishes"
+    )
+    pages_done = models.PositiveIntegerField(
+        default=0, help_text="Pages written (1 to this); a resume fetches this page again"
+    )
+    tickets_done = models.PositiveIntegerField(default=0, help_text="Tickets received so far")
+    # Received tickets that count, per closure day (ISO date -> n): the bookkeeping at the end.
+    counted = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "backfill progress"
+
+    def __str__(self) -> str:
+        return f"Backfill of {self.dates}: {self.pages_done} pages"
+
+    @property
+    def dates(self) -> str:
+        return dates_label(self.first_date, self.last_date)

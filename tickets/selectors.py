@@ -26,6 +26,7 @@ from tickets.dates import days, local_day_start, previous_period, workdays_in
 from tickets.freshservice_config import freshservice_config
 from tickets.models import (
     DISPLAY_NAME,
+    BackfillProgress,
     ClosedTicket,
     DataVersion,
     FreshserviceGroup,
@@ -678,6 +679,36 @@ def scheduled_ticks(now: datetime, *, back: int = 2) -> tuple[list[datetime], da
     local = timezone.localtime(now).replace(second=0, microsecond=0)
     earlier = CronSim(settings.SYNC_SCHEDULE, local + timedelta(minutes=1), reverse=True)
     return [next(earlier) for _ in range(back)], next(CronSim(settings.SYNC_SCHEDULE, local))
+
+
+@dataclass(frozen=True)
+class BackfillState:
+    """A backfill under way over some of the dates asked for (SPEC §15): their counts are
+    still filling in. `start`..`end` are the backfill's dates, `pages_done` the pages written,
+    `updated_at` when the last one was (a stopped backfill stops moving)."""
+
+    start: date
+    end: date
+    pages_done: int
+    tickets: int
+    started_at: datetime
+    updated_at: datetime
+    in_progress: bool = True
+
+
+def backfill_in_progress(*, start: date, end: date) -> BackfillState | None:
+    """The unfinished backfill whose dates overlap `start`..`end`, None when there is none."""
+    row = BackfillProgress.objects.filter(first_date__lte=end, last_date__gte=start).first()
+    if row is None:
+        return None
+    return BackfillState(
+        start=row.first_date,
+        end=row.last_date,
+        pages_done=row.pages_done,
+        tickets=row.tickets_done,
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+    )
 
 
 def is_stale(last_sync: datetime | None, *, now: datetime) -> bool:

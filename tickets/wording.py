@@ -18,6 +18,7 @@ from tickets.dates import dates_label
 from tickets.services.sync import (
     SyncFailed,
     SyncInProgress,
+    SyncProgress,
     SyncRateLimited,
     SyncRefused,
     SyncResult,
@@ -83,8 +84,14 @@ def describe_sync(
         return _about_dates(outcome, span_label(*dates))
     if isinstance(outcome, SyncResult):
         recounted = ", ".join(str(day) for day in outcome.dates_recounted) or "none changed"
+        backfill = ""
+        if outcome.backfill:
+            backfill = f" (a backfill of {outcome.pages} pages"
+            if outcome.resumed_from_page:
+                backfill += f", resumed from page {outcome.resumed_from_page}"
+            backfill += ")"
         return (
-            f"Synced {dates_label(outcome.first_date, outcome.last_date)}: "
+            f"Synced {dates_label(outcome.first_date, outcome.last_date)}{backfill}: "
             f"{plural(outcome.tickets_processed, 'ticket')} updated since "
             f"{timezone.localtime(outcome.fetched_from):%Y-%m-%d %H:%M %Z} "
             f"in {plural(outcome.api_calls, 'API call')}; "
@@ -97,6 +104,38 @@ def describe_sync(
     if isinstance(outcome, SyncRefused):
         return f"Not synced: {outcome}"
     return f"Sync failed: {outcome}"
+
+
+def backfill_text(pages: int) -> str:
+    """Said once when a sync turns into a backfill (SPEC §15)."""
+    return (
+        f"More than {pages - 1} pages: a backfill. Each page is written as it arrives; if it "
+        f"stops, run the same sync again to resume it."
+    )
+
+
+def resumed_text(page: int) -> str:
+    """Said when a sync resumes an unfinished backfill of the same dates."""
+    return (
+        f"Resuming the unfinished backfill of these dates from page {page} (the last page "
+        f"written, fetched again), not from the start."
+    )
+
+
+def progress_text(step: SyncProgress) -> str:
+    """A sync's progress in a few words: tickets, credits, the budget left, the time left."""
+    parts = [f"{step.tickets:,} tickets", f"{step.credits:,} credits"]
+    if step.budget_remaining is not None and step.budget_total is not None:
+        parts.append(f"budget {step.budget_remaining:,}/{step.budget_total:,} left this minute")
+    if step.backfill:
+        parts.append(f"ETA ~{_duration(step.eta_seconds)}" if step.eta_seconds else "ETA unknown")
+    return ", ".join(parts)
+
+
+def _duration(seconds: float | None) -> str:
+    minutes, secs = divmod(round(seconds or 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _about_dates(outcome: SyncResult | SyncRefused | SyncFailed, label: str) -> str:

@@ -338,6 +338,8 @@ class World:
             (ticket.created_at, position) for position, ticket in enumerate(self._histories)
         )
         self._creation_times = [moment for moment, _ in self._creations]
+        # The last listing of the generated world: (its query, the positions it selects).
+        self._last_listing: tuple[tuple[Any, ...], list[int]] | None = None
         # Whether any generated ticket is ever deleted or spam (else listing skips the check).
         self._hides = any(
             ticket.is_hidden(index)
@@ -409,6 +411,17 @@ class World:
         `workspace_id` (None: the primary workspace, 0: all), never deleted or spam ones.
         """
         wanted = PRIMARY_WORKSPACE_ID if workspace_id is None else workspace_id
+        if not self.put_tickets:
+            # The generated world alone (demo, benchmarks): the same query page after page
+            # selects the same tickets, so the selection is kept for the next page.
+            key = (now, updated_since, wanted, descending, self._workspaces())
+            if self._last_listing is None or self._last_listing[0] != key:
+                positions = self._listed(self._matching(now, updated_since), now, wanted)
+                positions.sort(reverse=descending)
+                self._last_listing = (key, positions)
+            positions = self._last_listing[1]
+            chunk = positions[offset : offset + limit]
+            return [self._render(p, now, include_stats) for p in chunk], len(positions)
         positions = self._listed(self._matching(now, updated_since), now, wanted)
         put = [
             ticket
@@ -473,6 +486,10 @@ class World:
         assert index is not None  # matched at `now`, so it exists by then
         workspace = self.workspace_of(ticket.states[index][0]["group_id"])
         return ticket.render(index, include_stats=include_stats, workspace_id=workspace)
+
+    def _workspaces(self) -> tuple[tuple[int, int], ...]:
+        """Which workspace each group is in now (a test may move one between two listings)."""
+        return tuple((group.id, group.workspace_id) for group in self.groups.values())
 
     def _listed(self, positions: list[int], now: datetime, wanted: int) -> list[int]:
         """`positions` less the tickets a listing of workspace `wanted` leaves out at `now`."""

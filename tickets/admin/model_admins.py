@@ -35,6 +35,7 @@ from tickets.admin.filters import (
 from tickets.exports import closures_csv_response
 from tickets.models import (
     DISPLAY_NAME,
+    BackfillProgress,
     ClosedTicket,
     FreshserviceGroup,
     FreshworksUserMapping,
@@ -469,3 +470,22 @@ class FreshserviceGroupAdmin(SyncedDataAdmin):
 class SyncLeaseAdmin(SyncedDataAdmin):
     list_display = ["name", "holder", "expires_at"]
     ordering = ["name"]
+
+
+@admin.register(BackfillProgress)
+class BackfillProgressAdmin(SyncedDataAdmin):
+    """A backfill under way or stopped (SPEC §15): a rerun of its dates resumes it."""
+
+    list_display = [
+        "dates",
+        "pages_done",
+        "tickets_done",
+        "updated_since",
+        "started_at",
+        "updated_at",
+    ]
+    exclude = ["counted"]
+
+    @admin.display(description="dates", ordering="first_date")
+    def dates(self, progress: BackfillProgress) -> str:
+        return progress.dates

@@ -213,6 +213,18 @@ class TeamSerializer(serializers.Serializer):
     )
 
 
+class BackfillSerializer(serializers.Serializer):
+    in_progress = serializers.BooleanField(help_text="Always true: a finished backfill is null.")
+    start = serializers.DateField(help_text="The backfill's first date.")
+    end = serializers.DateField(help_text="The backfill's last date.")
+    pages_done = serializers.IntegerField(help_text="Pages of 100 tickets written so far.")
+    tickets = serializers.IntegerField(help_text="Tickets received so far.")
+    started_at = serializers.DateTimeField(help_text="When the backfill first started.")
+    updated_at = serializers.DateTimeField(
+        help_text="When its last page was written; a stopped backfill stops moving until rerun."
+    )
+
+
 class ClosuresSerializer(serializers.Serializer):
     period = serializers.CharField(help_text='The period asked for, "custom" for start/end.')
     start = serializers.DateField()
@@ -242,6 +254,11 @@ class ClosuresSerializer(serializers.Serializer):
         "configured); null when it spans several teams or until a sync has read the group.",
     )
     teams = TeamSerializer(many=True, help_text="Every configured team (FRESH_GROUP_ID).")
+    backfill = BackfillSerializer(
+        allow_null=True,
+        help_text="A backfill under way over some of these dates (their counts are still "
+        "filling in), else null.",
+    )
 
 
 class AgentDaysSerializer(serializers.Serializer):

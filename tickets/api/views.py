@@ -278,6 +278,7 @@ def closures_answer(*, period: str, start: date, end: date, team: int | None) ->
         "top_closer": summary.top_closer,
         "top_closers": summary.top_closers,
         "stale": selectors.is_stale(summary.last_synced_at, now=timezone.now()),
+        "backfill": selectors.backfill_in_progress(start=start, end=end),
     }
     return s.ClosuresSerializer(answer).data
 

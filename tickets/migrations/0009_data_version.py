@@ -7,7 +7,7 @@ def create_the_row(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0007_wall_screens"),
+        ("tickets", "0008_backfill_progress"),
     ]
 
     operations = [

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, TextIO, cast
 
@@ -12,8 +16,14 @@ from tqdm import tqdm
 from tickets.dates import DateRangeError, check_range
 from tickets.management.arguments import BAD_ARGUMENTS, iso_date
 from tickets.models import SyncRun
-from tickets.services.sync import SyncFailed, SyncRefused, SyncRequestError, sync_closures
-from tickets.wording import describe_sync
+from tickets.services.sync import (
+    SyncFailed,
+    SyncProgress,
+    SyncRefused,
+    SyncRequestError,
+    sync_closures,
+)
+from tickets.wording import backfill_text, describe_sync, progress_text, resumed_text
 
 
 def seconds(raw: str) -> float:
@@ -25,6 +35,24 @@ def seconds(raw: str) -> float:
     if not 0 <= value <= 3_600:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds from 0 to 3600")
     return value
+
+
+@contextmanager
+def _interrupted_by_sigterm() -> Iterator[None]:
+    """`kill` (SIGTERM) stops the sync as Ctrl-C does, so it frees its lease on the way out
+    instead of blocking the next run until the lease expires (only SIGKILL leaves it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Command(BaseCommand):
@@ -59,10 +87,19 @@ class Command(BaseCommand):
                 dynamic_ncols=True,
             )
 
-        def on_page(pages: int, tickets: int) -> None:
+        announced = set()
+
+        def on_progress(step: SyncProgress) -> None:
+            # Said once each: that the sync became a backfill (SPEC §15), or that it resumes one.
+            if step.resumed_from_page is not None and "resumed" not in announced:
+                announced.add("resumed")
+                self._say(progress, resumed_text(step.resumed_from_page))
+            elif step.backfill and not announced:
+                announced.add("backfill")
+                self._say(progress, backfill_text(step.pages))
             if progress is not None:
-                progress.update(1)
-                progress.set_postfix(tickets=tickets)
+                progress.update(step.pages - progress.n)
+                progress.set_postfix_str(progress_text(step), refresh=False)
 
         def on_wait(seconds: float, reason: str) -> None:
             # Freshservice asked for a pause (Retry-After) or its budget is nearly spent (the
@@ -75,15 +112,22 @@ class Command(BaseCommand):
                 self.stderr.write(line)
 
         try:
-            result = sync_closures(
-                first=first,
-                last=last,
-                trigger=SyncRun.Trigger.FORCE if options["force"] else SyncRun.Trigger.COMMAND,
-                force=options["force"],
-                max_wait=options["max_wait"],
-                on_page=on_page,
-                on_wait=on_wait,
-            )
+            with _interrupted_by_sigterm():
+                result = sync_closures(
+                    first=first,
+                    last=last,
+                    trigger=SyncRun.Trigger.FORCE if options["force"] else SyncRun.Trigger.COMMAND,
+                    force=options["force"],
+                    max_wait=options["max_wait"],
+                    on_progress=on_progress,
+                    on_wait=on_wait,
+                )
+        except KeyboardInterrupt:
+            # The sync's own clean-up ran on the way out: its lease is free for the next run.
+            raise CommandError(
+                "Stopped before the sync finished. A backfill keeps the pages it wrote: run the "
+                "same command again to resume it."
+            ) from None
         except SyncRefused as refusal:
             if isinstance(refusal, SyncRequestError):
                 raise CommandError(str(refusal), returncode=BAD_ARGUMENTS) from None
@@ -95,6 +139,12 @@ class Command(BaseCommand):
             if progress is not None:
                 progress.close()
         self.stdout.write(self.style.SUCCESS(describe_sync(result)))
+
+    def _say(self, progress: tqdm | None, line: str) -> None:
+        if progress is not None:
+            progress.write(line, file=cast(TextIO, self.stderr._out))
+        else:
+            self.stderr.write(line)
 
     def _dates(self, options: dict[str, Any]) -> tuple[date | None, date | None]:
         if options["date"] and (options["first"] or options["last"]):

@@ -4,8 +4,10 @@ group and its workspace, the paging."""
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
@@ -201,35 +203,100 @@ def lease_ttl(client: FreshserviceClient) -> timedelta:
     return timedelta(seconds=LEASE_RENEW_SECONDS + worst_page + 60)
 
 
-def fetch_tickets(
+def fetched_pages(
     client: FreshserviceClient,
     *,
     updated_since: datetime,
-    holder: str,
-    ttl: timedelta,
-    into: dict[int, Ticket],
     workspace_id: int | None = None,
-    on_page: Callable[[int, int], None] | None = None,
-) -> None:
-    """Page through every ticket of `workspace_id` updated since `updated_since` into `into`.
+    first_page: int = 1,
+) -> PageReader:
+    """(page number, tickets) for every page of `workspace_id`'s tickets updated since
+    `updated_since`, from page `first_page` on, as each arrives: the caller holds them (a short
+    sync) or writes them (a backfill, which reads ahead: `PageReader.read_ahead`)."""
+    pages_of = client.iter_ticket_pages(
+        updated_since=updated_since, workspace_id=workspace_id, first_page=first_page
+    )
+    return PageReader(enumerate(pages_of, first_page))
 
-    `into` (by ticket id) fills as pages arrive, so a failure part-way still tells how many
-    tickets came. The lease of `holder` is renewed for `ttl` as the pages go by; LeaseLost when
-    it was taken. `on_page(pages, tickets)` is called after each page.
+
+class LeaseKeeper:
+    """Renews the lease of `holder` for `ttl` as the pages go by; LeaseLost when it was taken.
+
+    Renewing after every page cost a database write per 100 tickets; every half minute is
+    plenty, as the lease outlasts half a minute plus the slowest page.
     """
-    renewed = time.monotonic()
-    pages_of = client.iter_ticket_pages(updated_since=updated_since, workspace_id=workspace_id)
-    for pages, page in enumerate(pages_of, 1):
-        for ticket in page:
-            # Offset paging over a changing list can repeat a ticket; keep its newest state.
-            seen = into.get(ticket.id)
-            if seen is None or ticket.updated_at >= seen.updated_at:
-                into[ticket.id] = ticket
-        # Renewing after every page cost a database write per 100 tickets; every half minute
-        # is plenty, as the lease outlasts half a minute plus the slowest page.
-        if time.monotonic() - renewed >= LEASE_RENEW_SECONDS:
-            if not SyncLease.objects.renew(holder, ttl):
+
+    def __init__(self, holder: str, ttl: timedelta) -> None:
+        self.holder = holder
+        self.ttl = ttl
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        if time.monotonic() - self.renewed >= LEASE_RENEW_SECONDS:
+            if not SyncLease.objects.renew(self.holder, self.ttl):
                 raise LeaseLost()
-            renewed = time.monotonic()
-        if on_page:
-            on_page(pages, len(into))
+            self.renewed = time.monotonic()
+
+
+_END = object()
+
+
+class PageReader:
+    """Iterates over `pages`; after `read_ahead()`, a thread fetches the next page while the
+    caller writes this one (a backfill's wall time is then about the slower of the two, not
+    their sum). At most one page waits; whatever the fetch raises is raised to the caller. The
+    thread never touches the database; `close()` lets it go."""
+
+    def __init__(self, pages: Iterator[tuple[int, list[Ticket]]]) -> None:
+        self._pages = pages
+        self._ahead: queue.Queue[object] | None = None
+        self._stop = threading.Event()
+
+    def __iter__(self) -> PageReader:
+        return self
+
+    def __next__(self) -> tuple[int, list[Ticket]]:
+        if self._ahead is None:
+            return next(self._pages)
+        item = self._ahead.get()
+        if item is _END:
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def read_ahead(self) -> None:
+        if self._ahead is None:
+            self._ahead = queue.Queue(maxsize=1)
+            threading.Thread(target=self._fetch, name="sync-read-ahead", daemon=True).start()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _fetch(self) -> None:
+        try:
+            for item in self._pages:
+                if not self._hand_over(item):
+                    return
+            self._hand_over(_END)
+        except BaseException as exc:  # handed to the caller, who raises it
+            self._hand_over(exc)
+
+    def _hand_over(self, item: object) -> bool:
+        assert self._ahead is not None
+        while not self._stop.is_set():
+            try:
+                self._ahead.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+
+def keep_newest(into: dict[int, Ticket], page: list[Ticket]) -> None:
+    """Add a page to the tickets held by id. Offset paging over a changing list can repeat a
+    ticket; keep its newest state."""
+    for ticket in page:
+        seen = into.get(ticket.id)
+        if seen is None or ticket.updated_at >= seen.updated_at:
+            into[ticket.id] = ticket

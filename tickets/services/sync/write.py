@@ -86,6 +86,28 @@ def not_fetched_since(fetched_ids: set[int], since: datetime) -> dict[int, date]
     return {ticket_id: day for ticket_id, day in stored_since if ticket_id not in fetched_ids}
 
 
+class Written(NamedTuple):
+    """What `write_tickets` changed: the days whose rows changed, and the received tickets that
+    count per closure day (the bookkeeping's figures)."""
+
+    touched: set[date]
+    per_day: dict[date, int]
+
+
+def not_rewritten_since(since: datetime, *, written_before: datetime) -> dict[int, date]:
+    """A backfill's sweep (SPEC §14.4): stored closures (ticket id -> closure day) closed at or
+    after `since` that no batch of the backfill begun at `written_before` rewrote, i.e. that did
+    not come back in its fetch from `since` (its batches rewrite every row they read)."""
+    since_day = timezone.localtime(since).date() - timedelta(days=1)
+    return dict(
+        ClosedTicket.objects.filter(
+            closure_date__gte=since_day, closed_at__gte=since, fetched_at__lt=written_before
+        )
+        .order_by()
+        .values_list("ticket_id", "closure_date")
+    )
+
+
 def apply_fetched(
     tickets: Iterable[Ticket],
     *,
@@ -98,8 +120,51 @@ def apply_fetched(
     deleted or spam upstream, or no longer counting, as Freshservice confirmed), recounting
     their days. Nothing that was not fetched is removed otherwise.
     """
+    written = write_tickets(list(tickets))
+    return finish_writing(
+        first=first,
+        last=last,
+        started_at=started_at,
+        touched=written.touched,
+        per_day=written.per_day,
+        vanished=vanished,
+    )
+
+
+def apply_batch(tickets: Iterable[Ticket]) -> Written:
+    """One batch of a backfill (SPEC §15), inside its own transaction: write the tickets and
+    recount their days. Every counting row is rewritten (`fetched_at` now), so the backfill's
+    sweep at the end can tell the rows it read from those it did not (`not_rewritten_since`)."""
+    bump_data_version()  # in the batch's transaction, with its rows
+    written = write_tickets(list(tickets), rewrite=True)
+    _recount(sorted(written.touched))
+    return written
+
+
+def finish_writing(
+    *,
+    first: date,
+    last: date,
+    started_at: datetime,
+    touched: Iterable[date] = (),
+    per_day: Mapping[date, int],
+    vanished: Mapping[int, date] | None = None,
+) -> Applied:
+    """Remove the `vanished` closures, recount their days and the `touched` ones, and do the
+    bookkeeping of a whole sync: the end of a short sync's one transaction, or of a backfill."""
     bump_data_version()  # in the sync's transaction, with the rows and its SyncRun
-    fetched = list(tickets)
+    vanished = dict(vanished or {})
+    for ids in _chunks(list(vanished)):
+        ClosedTicket.objects.filter(ticket_id__in=ids).delete()
+    recounted = sorted({*touched, *vanished.values()})
+    _recount(recounted)
+    _mark_synced(first, last, started_at, per_day)
+    return Applied(recounted, len(vanished))
+
+
+def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
+    """Upsert the ClosedTicket rows of the `fetched` tickets that count (only the changed ones
+    unless `rewrite`) and delete the rows of those that no longer count. Recounts nothing."""
     config = freshservice_config()  # read once, not once per ticket
     zone = timezone.get_current_timezone()  # likewise
     counting = {
@@ -122,6 +187,8 @@ def apply_fetched(
     for ticket_id, closure in counting.items():
         old = existing.get(ticket_id)
         if old == closure:
+            if rewrite:
+                changed[ticket_id] = closure
             continue
         changed[ticket_id] = closure
         touched.add(closure.closure_date)
@@ -129,18 +196,14 @@ def apply_fetched(
             touched.add(old.closure_date)
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
     touched.update(existing[ticket_id].closure_date for ticket_id in gone)
-    vanished = dict(vanished or {})
-    touched.update(vanished.values())
-    gone += [ticket_id for ticket_id in vanished if ticket_id not in existing]
 
     _upsert_closed_tickets(changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
         ClosedTicket.objects.filter(ticket_id__in=ids).delete()
-
-    recounted = sorted(touched)
-    _recount(recounted)
-    _mark_synced(first, last, started_at, counting.values())
-    return Applied(recounted, len(vanished))
+    per_day: dict[date, int] = {}
+    for closure in counting.values():
+        per_day[closure.closure_date] = per_day.get(closure.closure_date, 0) + 1
+    return Written(touched, per_day)
 
 
 def store_group(group: Group, *, fetched_at: datetime) -> None:
@@ -341,12 +404,9 @@ def _recount_with_the_orm(touched: list[date]) -> None:
 
 
 def _mark_synced(
-    first: date, last: date, started_at: datetime, counting: Iterable[_Closure]
+    first: date, last: date, started_at: datetime, per_day: Mapping[date, int]
 ) -> None:
     """Bookkeeping for every date asked for: the rate limit and the statistics read it."""
-    per_day: dict[date, int] = {}
-    for closure in counting:
-        per_day[closure.closure_date] = per_day.get(closure.closure_date, 0) + 1
     existing = {
         row.sync_date: row
         for row in TicketSyncMetadata.objects.filter(sync_date__range=(first, last))
