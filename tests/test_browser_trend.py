@@ -125,9 +125,11 @@ def test_the_trend_draws_the_team_total_of_each_day_of_the_view(open_page, plain
     page = open_page(plain_user)
     expect(page.locator("#trend-card")).to_be_visible()
     page.wait_for_function("() => window.yamTrend")
-    days, totals = expected_trend(site, site, site)
+    # Today is one day: the trend draws the two weeks up to it.
+    days, totals = expected_trend(site - timedelta(days=13), site, site)
     assert trend_days(page) == days
     assert trend_lines(page) == [("Team total", totals)]
+    expect(page.locator("#trend-heading")).to_have_text("Tickets closed per day, the last 14 days")
 
     with page.expect_response(lambda r: "closures/daily" in r.url):
         page.get_by_role("button", name="This Month", exact=True).click()

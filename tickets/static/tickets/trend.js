@@ -22,8 +22,24 @@
     return `${detail.start}/${detail.end}/${detail.team || ""}`;
   }
 
+  // A view of a few days (Today, Yesterday) draws the two weeks up to its end: one point is no
+  // trend. Longer views draw exactly their own days.
+  const SHORT_VIEW_DAYS = 7;
+  const WIDENED_DAYS = 14;
+  const DAY_MS = 86400000;
+  let widened = false; // whether the last answer is the two weeks around a short view
+
+  function trendRange(detail) {
+    const end = Date.parse(`${detail.end}T00:00:00Z`);
+    const days = Math.round((end - Date.parse(`${detail.start}T00:00:00Z`)) / DAY_MS) + 1;
+    if (days >= SHORT_VIEW_DAYS) return { start: detail.start, end: detail.end, widened: false };
+    const start = new Date(end - (WIDENED_DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
+    return { start, end: detail.end, widened: true };
+  }
+
   function dailyUrl(detail) {
-    const query = new URLSearchParams({ start: detail.start, end: detail.end });
+    const range = trendRange(detail);
+    const query = new URLSearchParams({ start: range.start, end: range.end });
     if (detail.team) query.set("team", detail.team);
     return `${section.dataset.dailyUrl}?${query}`;
   }
@@ -46,6 +62,7 @@
       const body = await fetchDaily(dailyUrl(detail));
       if (ticket !== loading) return;
       answer = body;
+      widened = trendRange(detail).widened;
       shownRange = rangeKey(detail);
       message("");
       draw();
@@ -149,7 +166,8 @@
   function draw() {
     const years = new Set(answer.days.map((day) => day.slice(0, 4)));
     const labels = answer.days.map((day) => label(day, years.size > 1));
-    $("trend-heading").textContent = agent ? `Tickets closed per day — ${agent.name} and the team` : "Tickets closed per day";
+    const heading = agent ? `Tickets closed per day — ${agent.name} and the team` : "Tickets closed per day";
+    $("trend-heading").textContent = widened ? `${heading}, the last ${WIDENED_DAYS} days` : heading;
     $("trend-team-only").hidden = !agent;
     $("trend-hint").hidden = Boolean(agent);
     canvas.setAttribute("aria-label", describe());
