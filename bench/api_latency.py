@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from bench.environment import Context, Line, fresh_database, median, previous_month_end, profiled
 from tickets.api.etag import forget_kept_answers
-from tickets.models import FreshworksUserMapping, SyncRun
+from tickets.models import FreshworksUserMapping, SyncRun, default_group_id
 
 AGENTS = 300
 DAYS = 3 * 365
@@ -41,12 +41,13 @@ RAW_SQL = (
 )
 INSERT_SQL = (
     "INSERT INTO tickets_ticketclosure "
-    "(freshworks_user_id, user_id, date, tickets_closed, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s)"
+    "(freshworks_user_id, user_id, date, tickets_closed, group_id, created_at, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 COPY_SQL = (
     "COPY tickets_ticketclosure "
-    "(freshworks_user_id, user_id, date, tickets_closed, created_at, updated_at) FROM STDIN"
+    "(freshworks_user_id, user_id, date, tickets_closed, group_id, created_at, updated_at) "
+    "FROM STDIN"
 )
 VIEWER = "bench.viewer"
 
@@ -65,6 +66,7 @@ def populate(*, today: date, agents: int = AGENTS, days: int = DAYS) -> int:
     )
     rng = random.Random(5)
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    group = default_group_id()  # the one team (none is configured here: every row counts)
     rows = (
         (FIRST_AGENT_ID + n, user.pk, str(today - timedelta(days=back)), rng.randint(1, 15))
         for back in range(days)
@@ -74,9 +76,9 @@ def populate(*, today: date, agents: int = AGENTS, days: int = DAYS) -> int:
         if connection.vendor == "postgresql":  # 1.8 M rows: COPY, not one INSERT per row
             with cursor.cursor.copy(COPY_SQL) as copy:
                 for row in rows:
-                    copy.write_row((*row, stamp, stamp))
+                    copy.write_row((*row, group, stamp, stamp))
         else:
-            cursor.executemany(INSERT_SQL, [(*row, stamp, stamp) for row in rows])
+            cursor.executemany(INSERT_SQL, [(*row, group, stamp, stamp) for row in rows])
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE tickets_ticketclosure")

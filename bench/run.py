@@ -26,6 +26,7 @@ BENCHMARKS = {
     "api-latency": "bench.api_latency:run",
     "api-latency-pg": "bench.api_latency_postgres:run",
     "page": "bench.page:run",
+    "trend": "bench.page:run_trend",
     "backfill": "bench.backfill:run",
 }
 
