@@ -103,7 +103,10 @@ def test_the_range_picker_puts_the_view_in_the_url_and_a_reload_keeps_it(
         page.get_by_role("button", name="This Week").click()
     assert "team=42" in response.value.url
     expect(page).to_have_url(f"{live_server.url}/?team=42&period=week")
-    page.go_back()
+    expect(page.locator("[data-period=week]")).to_have_attribute("aria-pressed", "true")
+    with page.expect_response(lambda r: "period=yesterday" in r.url):
+        page.go_back()
+    expect(page).to_have_url(f"{live_server.url}/?period=yesterday&team=42")
     expect(page.locator("[data-period=yesterday]")).to_have_attribute("aria-pressed", "true")
 
 

@@ -73,9 +73,18 @@ def site(settings, db) -> date:
     return today
 
 
+def trend_range(start: date, end: date) -> tuple[date, date]:
+    """The days the trend draws for a view: its own, or the two weeks up to the end of a view
+    shorter than a week (trend.js)."""
+    if (end - start).days + 1 < 7:
+        return end - timedelta(days=13), end
+    return start, end
+
+
 def expected_trend(start: date, end: date, today: date) -> tuple[list[str], list[int]]:
-    """Every day of the range and the team's total on it, summed from the pattern."""
-    days = list(dates.days(start, end))
+    """Every day the trend draws for the view `start`..`end` and the team's total on it, summed
+    from the pattern."""
+    days = list(dates.days(*trend_range(start, end)))
     totals = [sum(closed_on(agent_id, (today - day).days) for agent_id in AGENTS) for day in days]
     return [day.isoformat() for day in days], totals
 
@@ -126,7 +135,8 @@ def test_the_trend_draws_the_team_total_of_each_day_of_the_view(open_page, plain
     expect(page.locator("#trend-card")).to_be_visible()
     page.wait_for_function("() => window.yamTrend")
     # Today is one day: the trend draws the two weeks up to it.
-    days, totals = expected_trend(site - timedelta(days=13), site, site)
+    days, totals = expected_trend(site, site, site)
+    assert len(days) == 14
     assert trend_days(page) == days
     assert trend_lines(page) == [("Team total", totals)]
     expect(page.locator("#trend-heading")).to_have_text("Tickets closed per day, the last 14 days")
@@ -142,7 +152,8 @@ def test_the_trend_draws_the_team_total_of_each_day_of_the_view(open_page, plain
     assert trend_days(page) == days
     assert trend_lines(page) == [("Team total", totals)]
     label = page.locator("#trend-chart").get_attribute("aria-label")
-    assert f"from {start} to {end}: {sum(totals)} in all" in label
+    first, last = trend_range(start, end)  # early in a month, the two weeks up to today
+    assert f"from {first} to {last}: {sum(totals)} in all" in label
 
 
 def test_clicking_a_bar_lists_that_agents_tickets_with_links_to_freshservice(
@@ -181,7 +192,9 @@ def test_clicking_a_bar_lists_that_agents_tickets_with_links_to_freshservice(
 
     # The trend draws Oscar's line over the team's.
     page.wait_for_function("() => window.yamTrend && yamTrend.data.datasets.length === 2")
-    assert trend_lines(page)[1] == ("Oscar S.", [closed_on(1001, 0)])
+    first, last = trend_range(site, site)
+    oscar_days = [closed_on(1001, (site - day).days) for day in dates.days(first, last)]
+    assert trend_lines(page)[1] == ("Oscar S.", oscar_days)
     expect(page.locator("#trend-heading")).to_contain_text("Oscar S. and the team")
 
 

@@ -93,8 +93,12 @@
 
   // --- closures ----------------------------------------------------------------------------
 
+  let loads = 0; // only the newest load draws: a slower older answer never overwrites it
+
   async function loadClosures({ fallback = true } = {}) {
+    const load = ++loads;
     const answer = await api(`${urls.closuresUrl}?${viewQuery(view)}`);
+    if (load !== loads) return;
     if (!answer.ok) {
       if (answer.status === 401 || answer.status === 403) window.location.reload();
       if (answer.status === 400 && fallback) {
@@ -449,7 +453,11 @@
     view = viewFromUrl();
     loadClosures();
   });
-  document.addEventListener("yam:reload", () => loadClosures());  // teams.js: another team
+  // teams.js: another team, or Back/Forward (its popstate may run before ours): the URL is the view.
+  document.addEventListener("yam:reload", () => {
+    view = viewFromUrl();
+    loadClosures();
+  });
   // No date: the server syncs its own today (its TIME_ZONE may differ from the browser's).
   $("sync-button").addEventListener("click", () => sync(urls.syncUrl, {}));
   if (modal) {
