@@ -207,8 +207,9 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
 
 
 def store_group(group: Group, *, fetched_at: datetime) -> None:
-    """Keep a team's group as just read from Freshservice: its name is the team's name."""
-    bump_data_version()
+    """Keep a team's group as just read from Freshservice: its name is the team's name. Called in
+    the transaction that ends the sync, whose `finish_writing` raises the data version once for
+    the whole of it (not once more per team)."""
     FreshserviceGroup.objects.update_or_create(
         group_id=group.id,
         defaults={"name": group.name, "workspace_id": group.workspace_id, "fetched_at": fetched_at},
