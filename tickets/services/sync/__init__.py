@@ -310,14 +310,15 @@ def _run(
         )
 
     def report(page: int, tickets: list[Ticket]) -> None:
+        so_far = len(held) if backfill is None else backfill.progress.tickets_done
         if on_page:
-            on_page(page, len(held) if backfill is None else backfill.progress.tickets_done)
+            on_page(page, so_far)
         if on_progress:
             created = [ticket.created_at for ticket in tickets if ticket.created_at]
             on_progress(
                 SyncProgress(
                     pages=page,
-                    tickets=len(held) if backfill is None else backfill.progress.tickets_done,
+                    tickets=so_far,
                     credits=client.credits,
                     budget_remaining=client.rate_limit_remaining,
                     budget_total=client.rate_limit_total,
