@@ -23,7 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tickets import selectors
-from tickets.dates import local_day_start, previous_workday
+from tickets.dates import local_day_start, period_dates, previous_workday
 from tickets.selectors import ClosureEntry, ClosuresSummary
 from tickets.wording import change_label, names_label
 
@@ -89,7 +89,7 @@ def default_day(*, today: date | None = None) -> date:
 
 def compose_digest(*, day: date) -> Digest:
     """The digest of `day` (in TIME_ZONE), read from the stored closures."""
-    monday = day - timedelta(days=day.weekday())
+    monday, _ = period_dates("week", today=day)
     return Digest(
         day=selectors.closures_for_period(start=day, end=day, period="last_workday"),
         week=selectors.closures_for_period(start=monday, end=day, period="week"),
