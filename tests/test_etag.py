@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from tests.freshservice_data import make_agent, make_agent_page, make_ticket
 from tests.upstream import FakeFreshservice
 from tickets.models import DataVersion, FreshworksUserMapping, SyncRun, TicketClosure
+from tickets.services.data_version import bump_data_version
 from tickets.services.directory import refresh_agents
 from tickets.services.mapping import link_agent, refresh_user_mappings
 from tickets.services.sync import sync_closures
@@ -95,6 +96,121 @@ def test_a_repeat_read_with_the_tag_is_304_after_one_query(
     assert again.content == b""
     assert again["ETag"] == first["ETag"]
     assert again["Cache-Control"] == "private, no-cache"
+
+
+# --- a signed-in browser's 304, answered before DRF (ConditionalReadMiddleware) -------------------
+
+
+@pytest.fixture
+def drf_dispatches(monkeypatch) -> list[str]:
+    """The paths DRF's view dispatched (a 304 answered before DRF adds none)."""
+    from tickets.api.views import TicketsViewSet
+
+    dispatched: list[str] = []
+    dispatch = TicketsViewSet.dispatch
+
+    def counting(self, request, *args, **kwargs):
+        dispatched.append(request.path)
+        return dispatch(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(TicketsViewSet, "dispatch", counting)
+    return dispatched
+
+
+@pytest.fixture
+def browser_session(client, plain_user):
+    client.force_login(plain_user)
+    return client
+
+
+@pytest.mark.parametrize("path", READS)
+def test_a_signed_in_browsers_repeat_read_is_304_before_drf_with_the_same_tag(
+    browser_session, api, history, path, drf_dispatches, django_assert_num_queries
+):
+    accept = {"HTTP_ACCEPT": "application/json"}
+    first = browser_session.get(path, **accept)
+    assert first.status_code == 200
+    assert api.get(path, **accept)["ETag"] == first["ETag"]  # the same tag by either road
+
+    # The session and its user (any signed-in page reads them), then the tag's one query.
+    with django_assert_num_queries(3):
+        again = browser_session.get(path, HTTP_IF_NONE_MATCH=first["ETag"], **accept)
+
+    assert (again.status_code, again.content) == (304, b"")
+    assert again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == "private, no-cache"
+    assert drf_dispatches == [path.partition("?")[0]] * 2  # the two 200s, not the 304
+
+
+def test_a_tag_that_no_longer_holds_goes_on_to_drf_for_the_new_answer(
+    browser_session, history, drf_dispatches
+):
+    path = "/api/tickets/closures/today"
+    first = browser_session.get(path)
+    TicketClosure.objects.filter(freshworks_user_id=OSCAR, date=TODAY).update(tickets_closed=9)
+    bump_data_version()
+
+    again = browser_session.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 200
+    assert again.json()["total"] == 9
+    assert again["ETag"] != first["ETag"]
+    assert len(drf_dispatches) == 2
+
+
+def test_the_early_304_needs_an_active_user_signed_in(client, plain_user, history, drf_dispatches):
+    path = "/api/tickets/closures/today"
+    client.force_login(plain_user)
+    held = client.get(path)["ETag"]
+
+    plain_user.is_active = False
+    plain_user.save()
+    inactive = client.get(path, HTTP_IF_NONE_MATCH=held)
+    client.logout()
+    anonymous = client.get(path, HTTP_IF_NONE_MATCH=held)
+
+    assert (inactive.status_code, anonymous.status_code) == (401, 401)
+    assert "ETag" not in anonymous
+
+
+def test_a_token_clients_repeat_read_is_checked_by_drf(plain_user, history, drf_dispatches):
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=plain_user).key}")
+    path = "/api/tickets/stats"
+    held = client.get(path)["ETag"]
+
+    assert client.get(path, HTTP_IF_NONE_MATCH=held).status_code == 304
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-key")
+    assert client.get(path, HTTP_IF_NONE_MATCH=held).status_code == 401
+    assert len(drf_dispatches) == 3
+
+
+def test_only_actions_that_ask_for_nothing_but_a_signed_in_session_are_answered_early():
+    from rest_framework import viewsets
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.response import Response
+
+    from tickets.api.etag import _conditional_read, conditional
+    from tickets.api.permissions import CanViewSyncStats
+    from tickets.api.views import TicketsViewSet
+
+    class Stricter(viewsets.ViewSet):
+        permission_classes = [CanViewSyncStats]
+
+        @conditional()
+        def read(self, request):
+            return Response({})
+
+    class TokensOnly(Stricter):
+        permission_classes = TicketsViewSet.permission_classes
+        authentication_classes = [TokenAuthentication]
+
+    assert _conditional_read(TicketsViewSet.as_view({"get": "stats"})) is not None
+    assert _conditional_read(TicketsViewSet.as_view({"get": "sync_status"})) is None
+    assert _conditional_read(Stricter.as_view({"get": "read"})) is None
+    assert _conditional_read(TokensOnly.as_view({"get": "read"})) is None
 
 
 def test_a_list_of_tags_or_a_weak_one_matches_and_a_foreign_one_does_not(api, history):

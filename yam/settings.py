@@ -232,6 +232,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A signed-in browser's repeat read of an API answer: 304 before DRF (SPEC §19.6).
+    "tickets.api.etag.ConditionalReadMiddleware",
     # Last, as django-axes asks: turns a locked-out log-in into the locked-out page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -10,16 +10,23 @@ runs after authentication and the permission checks):
 A plain Django view answering JSON (a wall screen's data) takes `@conditional_view(...)` the
 same way, below the decorators that check access.
 
+`ConditionalReadMiddleware` answers the commonest repeat read, a signed-in browser's (the page,
+every few minutes on a wall screen), before DRF: once Django has resolved the URL to such an
+action and the session's user is signed in, a matching If-None-Match is answered 304 there, so
+a 304 costs what any signed-in page costs plus the tag's one query. Everything else (no tag, a
+token, nobody signed in, a tag that no longer holds) goes on to DRF as before, which
+authenticates it and checks the same tag.
+
 The tag is a digest of what the answer depends on: the data version (raised in the transaction
 of every write that changes an answer: `tickets.services.data_version`) and the last successful
 sync's start (`watermark`), read together in one query; the path and the query (parameters
-sorted); the format asked for; today's date in TIME_ZONE (relative periods such as `today` move
-at midnight without any write); and whatever `volatile(watermark)` adds (the closures answers'
-`stale` flag moves with the clock). Answers are the same for every signed-in user (the read
-endpoints check only that one is signed in), so the user is not part of it. A request whose
-If-None-Match holds the tag gets 304 after that one query. Answers carry
-`Cache-Control: private, no-cache`, so a browser keeps them and asks again with If-None-Match by
-itself.
+sorted); the Accept header (with `?format=`, in the query, it decides the format); today's
+date in TIME_ZONE (relative periods such as `today` move at midnight without any write); and
+whatever `volatile(watermark)` adds (the closures answers' `stale` flag moves with the clock).
+Answers are the same for every signed-in user (the read endpoints check only that one is signed
+in), so the user is not part of it. A request whose If-None-Match holds the tag gets 304 after
+that one query. Answers carry `Cache-Control: private, no-cache`, so a browser keeps them and
+asks again with If-None-Match by itself.
 
 The computed answer (its data, before rendering) is also kept in this process, keyed by the
 tag, for the next request that has no copy of it (another user, another screen): the tag
@@ -33,6 +40,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -40,6 +48,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -77,12 +87,12 @@ def _stale(watermark: datetime | None, minute: datetime, schedule: str, zone: st
 def answer_tag(request: HttpRequest | Request, volatile: Volatile | None = None) -> str:
     """The ETag of the answer to `request` as the data stands now (one query)."""
     version, watermark = selectors.data_state()
-    renderer = getattr(request, "accepted_renderer", None)
     parts = [
         str(version),
         request.path.rstrip("/"),
         repr(sorted(request.GET.lists())),
-        getattr(renderer, "format", "") or "",
+        # The same before DRF has chosen a renderer (the middleware) as after (the decorator).
+        request.headers.get("Accept", ""),
         timezone.localdate().isoformat(),
         # What answers are computed with besides the data: settings, fixed while a process runs
         # (tests change them), so they cost nothing here.
@@ -117,6 +127,7 @@ def conditional(
                 _remember(tag, response.data)
             return _tagged(response, tag)
 
+        wrapper.conditional_read = ConditionalRead(volatile)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
@@ -143,6 +154,58 @@ def conditional_view(
         return wrapper
 
     return decorate
+
+
+@dataclass(frozen=True)
+class ConditionalRead:
+    """What `ConditionalReadMiddleware` needs to know of a `@conditional` action."""
+
+    volatile: Volatile | None
+
+
+class ConditionalReadMiddleware:
+    """A signed-in browser's repeat read answered 304 before DRF (see the module's docstring).
+
+    Only where DRF would come to the same answer: a GET with If-None-Match and no Authorization
+    header (a token is DRF's to check), resolved to a `@conditional` viewset action whose view
+    takes session log-ins and asks for nothing but a signed-in user, and an active user signed
+    in by the session. Put it after AuthenticationMiddleware.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method != "GET" or "Authorization" in request.headers:
+            return None
+        match = _if_none_match(request)
+        read = _conditional_read(view) if match else None
+        if read is None or not (request.user.is_authenticated and request.user.is_active):
+            return None
+        tag = answer_tag(request, read.volatile)
+        return _tagged(HttpResponseNotModified(), tag) if tag in match else None
+
+
+def _conditional_read(view: Callable[..., Any]) -> ConditionalRead | None:
+    """The `@conditional` GET action `view` (a viewset's view function) runs, when the session
+    and a signed-in user are all its view asks for; else None."""
+    viewset = getattr(view, "cls", None)
+    action = (getattr(view, "actions", None) or {}).get("get")
+    if viewset is None or action is None:
+        return None
+    read = getattr(getattr(viewset, action, None), "conditional_read", None)
+    if not isinstance(read, ConditionalRead):
+        return None
+    if list(viewset.permission_classes) != [IsAuthenticated]:
+        return None
+    if SessionAuthentication not in viewset.authentication_classes:
+        return None
+    return read
 
 
 def forget_kept_answers() -> None:
