@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
 import pytest
+import time_machine
+
+from tickets.models import FreshworksUserMapping, TicketClosure
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +59,82 @@ def test_managers_see_the_admin_extras(client, manager):
     assert 'id="admin-button"' in page
     assert 'id="force-sync"' in page
     assert 'id="refresh-mappings"' in page
+
+
+# --- the answer the page carries (one round trip fewer before the chart is drawn) ---------------
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def closures(agent, settings) -> Iterator[None]:
+    settings.TIME_ZONE = "UTC"
+    with time_machine.travel(NOW, tick=False):
+        FreshworksUserMapping.objects.create(
+            freshworks_user_id=1001, freshworks_username="Oscar S.", user=agent
+        )
+        for back, count in enumerate([4, 2, 7]):
+            TicketClosure.objects.create(
+                freshworks_user_id=1001, date=date(2026, 11, 26 - back), tickets_closed=count
+            )
+        yield
+
+
+def carried(client, url: str) -> dict | None:
+    page = client.get(url)
+    assert page.status_code == 200
+    found = re.search(
+        r'<script id="closures-answer" type="application/json">(.*?)</script>',
+        page.content.decode(),
+        re.S,
+    )
+    return json.loads(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        ("/", "period=today"),
+        ("/?period=week", "period=week"),
+        ("/?start=2026-11-01&end=2026-11-25", "start=2026-11-01&end=2026-11-25"),
+        ("/?theme=dark&period=month", "theme=dark&period=month"),  # other parameters kept
+    ],
+)
+def test_the_page_carries_the_apis_answer_to_its_first_request(
+    client, plain_user, closures, url, query
+):
+    client.force_login(plain_user)
+
+    answer = carried(client, url)
+
+    assert answer is not None
+    assert answer["query"] == query
+    api = client.get(f"/api/tickets/closures/period?{query}", HTTP_ACCEPT="application/json")
+    assert answer["answer"] == api.json()
+
+
+def test_the_carried_answer_is_kept_for_the_pages_next_request(
+    client, plain_user, closures, django_assert_num_queries
+):
+    client.force_login(plain_user)
+    answer = carried(client, "/?period=month")
+    assert answer["answer"]["total"] == 13
+
+    # The session, its user and the tag: the answer itself is not computed again.
+    with django_assert_num_queries(3):
+        api = client.get(
+            "/api/tickets/closures/period?period=month", HTTP_ACCEPT="application/json"
+        )
+    assert api.json() == answer["answer"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/?period=decade", "/?start=2026-11-05", "/?period=week&start=2026-11-01&end=2026-11-02"],
+)
+def test_a_link_the_api_refuses_carries_no_answer_and_the_page_asks_itself(
+    client, plain_user, closures, url
+):
+    client.force_login(plain_user)
+
+    assert carried(client, url) is None

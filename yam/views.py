@@ -12,13 +12,15 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from tickets import selectors
+from tickets.api.views import carried_closures
 from tickets.dates import previous_workday
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The page renders a container; static JS draws it from the API (URLs in data- attributes).
-    The configured teams fill the team selector (shown with more than one, SPEC §16.5)."""
+    """The page renders a container; static JS draws it from the API (URLs in data- attributes),
+    starting from the closures answer the page carries for its first request. The configured
+    teams fill the team selector (shown with more than one, SPEC §16.5)."""
     today = timezone.localdate()
     return render(
         request,
@@ -28,6 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "show_last_workday": previous_workday(today) != today - timedelta(days=1),
             "time_zone": settings.TIME_ZONE,
             "teams": selectors.teams(),
+            "closures": carried_closures(request.GET),
         },
     )
 

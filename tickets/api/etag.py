@@ -45,7 +45,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
@@ -86,13 +86,19 @@ def _stale(watermark: datetime | None, minute: datetime, schedule: str, zone: st
 
 def answer_tag(request: HttpRequest | Request, volatile: Volatile | None = None) -> str:
     """The ETag of the answer to `request` as the data stands now (one query)."""
+    return tag_for(request.path, request.GET, request.headers.get("Accept", ""), volatile)
+
+
+def tag_for(path: str, query: QueryDict, accept: str, volatile: Volatile | None = None) -> str:
+    """The ETag of the answer to a GET of `path` with `query` and `accept` (one query): also
+    what a page that carries such an answer keeps it under (`kept`)."""
     version, watermark = selectors.data_state()
     parts = [
         str(version),
-        request.path.rstrip("/"),
-        repr(sorted(request.GET.lists())),
+        path.rstrip("/"),
+        repr(sorted(query.lists())),
         # The same before DRF has chosen a renderer (the middleware) as after (the decorator).
-        request.headers.get("Accept", ""),
+        accept,
         timezone.localdate().isoformat(),
         # What answers are computed with besides the data: settings, fixed while a process runs
         # (tests change them), so they cost nothing here.
@@ -103,6 +109,15 @@ def answer_tag(request: HttpRequest | Request, volatile: Volatile | None = None)
     ]
     digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=12).hexdigest()
     return f'"{digest}"'
+
+
+def kept(tag: str, compute: Callable[[], Any]) -> Any:
+    """The answer kept under `tag` in this process, else `compute()`, kept from then on."""
+    data = _recall(tag)
+    if data is None:
+        data = compute()
+        _remember(tag, data)
+    return data
 
 
 def conditional(

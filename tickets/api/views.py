@@ -6,7 +6,7 @@ import math
 from datetime import date
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import QueryDict, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from freshworks.ids import IdsFileError
 from tickets import selectors
 from tickets.api import serializers as s
-from tickets.api.etag import conditional, stale_flag
+from tickets.api.etag import conditional, kept, stale_flag, tag_for
 from tickets.api.permissions import CanForceSync, CanSyncTheDate, CanViewSyncStats
 from tickets.exports import closures_csv_response
 from tickets.models import SyncRun
@@ -281,6 +281,33 @@ def closures_answer(*, period: str, start: date, end: date, team: int | None) ->
         "backfill": selectors.backfill_in_progress(start=start, end=end),
     }
     return s.ClosuresSerializer(answer).data
+
+
+def carried_closures(page_query: QueryDict) -> dict[str, Any] | None:
+    """The closures request the dashboard at `?<page_query>` makes first, with its answer, for
+    the page to carry: one round trip fewer before its chart is drawn. The query is built as
+    dashboard.js builds it (the view in the URL, today by default, every other parameter kept);
+    the answer is the API's for it, kept under the API's tag. {"query", "answer"}, or None when
+    the API would refuse the query (the page then asks it, and shows why)."""
+    query = QueryDict(mutable=True)
+    for name, values in page_query.lists():
+        if name not in ("period", "start", "end"):
+            query.setlist(name, values)
+    if "start" in page_query or "end" in page_query:
+        if "period" in page_query:
+            query["period"] = page_query.getlist("period")[0]
+        query["start"] = (page_query.getlist("start") or [""])[0]
+        query["end"] = (page_query.getlist("end") or [""])[0]
+    else:
+        query["period"] = (page_query.getlist("period") or [""])[0] or "today"
+    try:
+        team = _valid(s.TeamQuerySerializer, query).get("team")
+        view = _valid(s.PeriodQuerySerializer, query)
+    except ValidationError:
+        return None
+    tag = tag_for(reverse("tickets-closures-period"), query, "application/json", stale_flag)
+    answer = kept(tag, lambda: closures_answer(**view, team=team))
+    return {"query": query.urlencode(), "answer": answer}
 
 
 def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[str, Any]:
