@@ -81,12 +81,19 @@
   const phone = () => window.matchMedia("(max-width: 600px)").matches;
   const sum = (values) => values.reduce((total, value) => total + value, 0);
 
+  // One formatter each, made once: toLocaleDateString(…, options) builds a new one per call,
+  // which over a year's 366 labels took longer than drawing the chart.
+  const LABELS = {
+    short: new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", timeZone: "UTC" }),
+    long: new Intl.DateTimeFormat("en-GB", {
+      day: "numeric", month: "short", year: "numeric", timeZone: "UTC",
+    }),
+  };
+
   function label(day, long) {
     // "23 Nov", or "23 Nov 2025" where the range crosses a year; the day is a local date already.
     const [year, month, date] = day.split("-").map(Number);
-    return new Date(Date.UTC(year, month - 1, date)).toLocaleDateString("en-GB", {
-      day: "numeric", month: "short", year: long ? "numeric" : undefined, timeZone: "UTC",
-    });
+    return LABELS[long ? "long" : "short"].format(new Date(Date.UTC(year, month - 1, date)));
   }
 
   // Over a long range the daily line is a comb (weekends): a 7-day average carries the shape.
