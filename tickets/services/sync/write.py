@@ -35,8 +35,12 @@ from tickets.services.data_version import bump_data_version
 
 # SQLite allows a limited number of query parameters; stay well below it.
 CHUNK = 500
-# A recount's keys per statement: three parameters each.
-KEYS_AT_ONCE = CHUNK // 3
+# The rows (or recounted keys) of one hand-written statement. Few statements matter: Python's
+# sqlite3 lets go of the GIL for each (and for each row of an executemany), and gets it back
+# only when the threads beside the sync (the page read ahead, a stand-in) let go of it in turn,
+# up to 5 ms later. Not too big either: sqlite3 keeps the last 128 statements prepared, one per
+# distinct text, i.e. per number of rows.
+ROWS_AT_ONCE = 100
 
 
 def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -> bool:
@@ -104,10 +108,12 @@ def not_fetched_since(fetched_ids: set[int], since: datetime) -> dict[int, date]
 
 class Written(NamedTuple):
     """What `write_tickets` changed: the TicketClosure keys whose tickets changed (to recount),
-    and the received tickets that count per closure day (the bookkeeping's figures)."""
+    the received tickets that count per closure day (the bookkeeping's figures), and the keys
+    that lost a ticket (their row may have to go)."""
 
     touched: set[ClosureKey]
     per_day: dict[date, int]
+    emptied: set[ClosureKey]
 
 
 def not_rewritten_since(since: datetime, *, written_before: datetime) -> dict[int, date]:
@@ -142,6 +148,7 @@ def apply_fetched(
         last=last,
         started_at=started_at,
         touched=written.touched,
+        emptied=written.emptied,
         per_day=written.per_day,
         vanished=vanished,
     )
@@ -154,7 +161,7 @@ def apply_batch(tickets: Iterable[Ticket]) -> Written:
     it did not (`not_rewritten_since`)."""
     bump_data_version()  # in the batch's transaction, with its rows
     written = write_tickets(list(tickets), rewrite=True)
-    _recount(written.touched)
+    _recount(written.touched, emptied=written.emptied)
     return written
 
 
@@ -164,17 +171,20 @@ def finish_writing(
     last: date,
     started_at: datetime,
     touched: Iterable[ClosureKey] = (),
+    emptied: Iterable[ClosureKey] = (),
     per_day: Mapping[date, int],
     vanished: Mapping[int, date] | None = None,
 ) -> Applied:
-    """Remove the `vanished` closures, recount their rows and the `touched` ones, and do the
-    bookkeeping of a whole sync: the end of a short sync's one transaction, or of a backfill."""
+    """Remove the `vanished` closures, recount their rows and the `touched` ones (of which the
+    `emptied` lost a ticket), and do the bookkeeping of a whole sync: the end of a short sync's
+    one transaction, or of a backfill."""
     bump_data_version()  # in the sync's transaction, with the rows and its SyncRun
     vanished = dict(vanished or {})
-    keys = {*touched, *(row.key for row in _stored_rows(list(vanished)).values())}
+    left = {row.key for row in _stored_rows(list(vanished)).values()}
     for ids in _chunks(list(vanished)):
         ClosedTicket.objects.filter(ticket_id__in=ids).delete()
-    _recount(keys)
+    keys = {*touched, *left}
+    _recount(keys, emptied={*emptied, *left})
     _mark_synced(first, last, started_at, per_day)
     recounted = sorted({*(key.closure_date for key in keys), *vanished.values()})
     return Applied(recounted, len(vanished))
@@ -201,6 +211,7 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     existing = _stored_rows([ticket.id for ticket in fetched])
 
     touched: set[ClosureKey] = set()
+    emptied: set[ClosureKey] = set()  # keys that lost a ticket
     changed: dict[int, _Closure] = {}
     for ticket_id, closure in counting.items():
         old = existing.get(ticket_id)
@@ -210,10 +221,11 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
             continue
         changed[ticket_id] = closure
         touched.add(closure.key)
-        if old is not None:
-            touched.add(old.key)
+        if old is not None and old.key != closure.key:
+            emptied.add(old.key)
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
-    touched.update(existing[ticket_id].key for ticket_id in gone)
+    emptied.update(existing[ticket_id].key for ticket_id in gone)
+    touched |= emptied
 
     _upsert_closed_tickets(changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
@@ -221,7 +233,7 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     per_day: dict[date, int] = {}
     for closure in counting.values():
         per_day[closure.closure_date] = per_day.get(closure.closure_date, 0) + 1
-    return Written(touched, per_day)
+    return Written(touched, per_day, emptied)
 
 
 def store_group(group: Group, *, fetched_at: datetime) -> None:
@@ -266,12 +278,13 @@ def _day(value: Any) -> date:
 
 
 def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -> None:
-    """Insert or update ClosedTicket rows, one executemany per CHUNK rows.
+    """Insert or update ClosedTicket rows, one statement per ROWS_AT_ONCE rows.
 
     Hand-written because bulk_create(update_conflicts=True) spent most of a 20,000-ticket sync
     preparing model fields (bench/sync_overhead.py). ON CONFLICT ... DO UPDATE is the same on
     SQLite and PostgreSQL; values go through the backend's own adapters, so time zones are
-    stored exactly as the ORM stores them.
+    stored exactly as the ORM stores them. One statement of many rows, not executemany: Python's
+    sqlite3 lets go of the GIL for every row it steps (see ROWS_AT_ONCE).
     """
     if not rows:
         return
@@ -291,12 +304,7 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
     table = ops.quote_name(ClosedTicket._meta.db_table)
     columns = ("ticket_id", *_Closure._fields, "fetched_at")
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
-    placeholders = ", ".join(["%s"] * len(columns))
-    # Only constant names are formatted in; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
-    )
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     fetched = ops.adapt_datetimefield_value(fetched_at)
     moment, day = _datetime_adapter(), _date_adapter()
     values = [
@@ -304,8 +312,14 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
         for ticket_id, (responder_id, group_id, status, closed_at, closure_date) in rows.items()
     ]
     with connection.cursor() as cursor:
-        for batch in _chunks(values):
-            cursor.executemany(sql, batch)
+        for batch in _chunks(values, ROWS_AT_ONCE):
+            # Only constant names and placeholders are formatted in; every value a parameter.
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(batch))} "
+                f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
+                [value for values_of_row in batch for value in values_of_row],
+            )
 
 
 def _datetime_adapter() -> Callable[[datetime], Any]:
@@ -335,13 +349,13 @@ def _upserts_in_sql() -> bool:
     return connection.vendor in {"sqlite", "postgresql"}
 
 
-def _recount(keys: Iterable[ClosureKey]) -> None:
+def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) -> None:
     """Recompute the TicketClosure rows of these (agent, day, group) `keys` from ClosedTicket:
-    never incremented, always derived. Two statements per KEYS_AT_ONCE keys, all in the
-    database: an upsert of each key's count (the keys joined to ClosedTicket through its
-    (closure_date, responder_id) index), linked to the agent's mapped user, and a delete of the
-    keys' rows that no closure is left for. A backfill's page of 100 tickets recounts its own
-    few dozen rows, not every agent's row of every day it touched."""
+    never incremented, always derived. All in the database, per ROWS_AT_ONCE keys: an upsert of
+    each key's count (the keys joined to ClosedTicket through its (closure_date, responder_id)
+    index), linked to the agent's mapped user; then, for the `emptied` keys (those that lost a
+    ticket), a delete of the rows no closure is left for. A backfill's batch recounts its own
+    rows, not every agent's row of every day it touched."""
     ordered = sorted(set(keys))
     if not ordered:
         return
@@ -376,17 +390,23 @@ def _recount(keys: Iterable[ClosureKey]) -> None:
         f"WHERE {same_key}))"
     )
     day = _date_adapter()
+
+    def keys_cte(chunk: list[ClosureKey]) -> tuple[str, list[Any]]:
+        rows = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        params = [
+            value
+            for agent_id, closure_day, group_id in chunk
+            for value in (agent_id, day(closure_day), group_id)
+        ]
+        return f"WITH k (responder_id, closure_date, group_id) AS (VALUES {rows}) ", params
+
     with connection.cursor() as cursor:
-        for chunk in _chunks(ordered, KEYS_AT_ONCE):
-            rows = ", ".join(["(%s, %s, %s)"] * len(chunk))
-            keys_cte = f"WITH k (responder_id, closure_date, group_id) AS (VALUES {rows}) "
-            params = [
-                value
-                for agent_id, closure_day, group_id in chunk
-                for value in (agent_id, day(closure_day), group_id)
-            ]
-            cursor.execute(keys_cte + upsert, [*params, now, now])
-            cursor.execute(keys_cte + delete, params)
+        for chunk in _chunks(ordered, ROWS_AT_ONCE):
+            cte, params = keys_cte(chunk)
+            cursor.execute(cte + upsert, [*params, now, now])
+        for chunk in _chunks(sorted(set(emptied)), ROWS_AT_ONCE):
+            cte, params = keys_cte(chunk)
+            cursor.execute(cte + delete, params)
 
 
 def _recount_with_the_orm(touched: list[date]) -> None:
