@@ -1,5 +1,6 @@
-"""Long backfills (SPEC §15): past BACKFILL_PAGES_AT_ONCE pages a sync writes page by page,
-keeps what it wrote when it fails, resumes one page back, and moves the watermark only at the end.
+"""Long backfills (SPEC §15): past BACKFILL_PAGES_AT_ONCE pages a sync writes as pages arrive (in
+batches: the pages read ahead meanwhile, up to 10), keeps what it wrote when it fails, resumes one
+page back, and moves the watermark only at the end.
 
 The stand-in pages 2 tickets at a time and the threshold is 3 pages, so a sync of 10 tickets
 (5 pages) is a backfill: pages 1-4 are its first batch (written when page 4 arrives), page 5

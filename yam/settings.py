@@ -419,7 +419,7 @@ SYNC_SCHEDULE = _setting("SYNC_SCHEDULE", _cron, "0 8-18 * * *")
 # The nightly repair (SPEC §14.4): a forced sync of the last REPAIR_DAYS days; empty is off.
 REPAIR_SCHEDULE = _setting("REPAIR_SCHEDULE", _cron, "")
 REPAIR_DAYS = _setting("REPAIR_DAYS", _days, 7)
-# A sync that fetches more pages than this is a backfill (SPEC §15): written page by page as the
+# A sync that fetches more pages than this is a backfill (SPEC §15): written in batches as the
 # pages arrive, resumable after a crash; up to it, all or nothing.
 BACKFILL_PAGES_AT_ONCE = _setting("BACKFILL_PAGES_AT_ONCE", _positive_int, 50)
 LOG_FILE = _setting("LOG_FILE", str, "")
