@@ -166,8 +166,10 @@ def _child(
     for line in child.stdout:
         if line.startswith("page "):
             page = int(line.split()[1])
-            peak_kib = max(peak_kib, _resident_peak_kib(child.pid))
             if kill_at is not None and page >= kill_at:
+                # VmHWM is the peak so far: read once, just before the kill (reading it every
+                # page would wake this process, which serves the stand-in, 2,000 times).
+                peak_kib = _resident_peak_kib(child.pid)
                 child.send_signal(signal.SIGKILL)
                 break
         elif line.startswith("{"):
@@ -248,7 +250,7 @@ def child_main(argv: list[str]) -> None:
         FreshserviceConfig.from_settings(),
         api_key=API_KEY,
         endpoint=endpoint,
-        group_id=int(group_id),
+        group_ids=(int(group_id),),
         workspace_id=None,
         demo=True,
     )

@@ -1,5 +1,6 @@
-"""Long backfills (SPEC §15): past BACKFILL_PAGES_AT_ONCE pages a sync writes page by page,
-keeps what it wrote when it fails, resumes one page back, and moves the watermark only at the end.
+"""Long backfills (SPEC §15): past BACKFILL_PAGES_AT_ONCE pages a sync writes as pages arrive (in
+batches: the pages read ahead meanwhile, up to 10), keeps what it wrote when it fails, resumes one
+page back, and moves the watermark only at the end.
 
 The stand-in pages 2 tickets at a time and the threshold is 3 pages, so a sync of 10 tickets
 (5 pages) is a backfill: pages 1-4 are its first batch (written when page 4 arrives), page 5
@@ -34,6 +35,7 @@ from tickets.models import (
     TicketSyncMetadata,
 )
 from tickets.services.sync import SyncFailed, sync_closures
+from tickets.services.sync.backfill import Backfill
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +162,47 @@ def test_past_the_threshold_each_batch_is_committed_and_kept_when_a_later_page_f
     assert selectors.watermark() is None
     assert selectors.covered_from() is None
     assert not TicketSyncMetadata.objects.exists()
+
+
+def batches_written(monkeypatch) -> list[tuple[int, int]]:
+    """(pages done, tickets received) of every batch a backfill writes, as they are written."""
+    written: list[tuple[int, int]] = []
+    write = Backfill.write
+
+    def spy(self, tickets, *, pages_done, received):
+        written.append((pages_done, received))
+        return write(self, tickets, pages_done=pages_done, received=received)
+
+    monkeypatch.setattr(Backfill, "write", spy)
+    return written
+
+
+def test_pages_read_ahead_meanwhile_are_written_together_in_one_batch(upstream, monkeypatch):
+    put_tickets(upstream, 14)  # 7 pages: 1-4 the first batch; 5-7 come at once
+    written = batches_written(monkeypatch)
+
+    result = backfill()
+
+    assert written == [(4, 8), (7, 6)]
+    assert (result.pages, result.tickets_processed) == (7, 14)
+    assert len(stored()["tickets"]) == 14
+
+
+def test_a_page_slower_than_the_batch_window_is_written_on_its_own(upstream, monkeypatch):
+    put_tickets(upstream, 14)
+    written = batches_written(monkeypatch)
+    monkeypatch.setattr("tickets.services.sync.BATCH_SECONDS", 0.05)
+    handle = type(upstream.faults).handle
+
+    def slow_after_page_5(request):
+        if (list_page(request) or 0) > 5:
+            time.sleep(0.5)  # as Freshservice paces a long list: each page is written at once
+        return handle(upstream.faults, request)
+
+    upstream.faults.handle = slow_after_page_5  # type: ignore[method-assign]
+    backfill()
+
+    assert written == [(4, 8), (5, 2), (6, 2), (7, 2)]
 
 
 # --- resume -------------------------------------------------------------------------------------

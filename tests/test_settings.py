@@ -278,3 +278,19 @@ def test_a_log_in_lasts_session_days():
     )
 
     assert loaded.stdout.strip() == str(7 * 24 * 3600)
+
+
+def test_the_apps_sqlite_connections_use_the_write_ahead_log(tmp_path):
+    """Every connection to a SQLite file: WAL (readers and the sync's writes do not wait for
+    each other) and synchronous=NORMAL (no sync to disk at every commit); see README, Set-up."""
+    database = tmp_path / "db.sqlite3"
+    loaded = load_settings(
+        "import django; django.setup(); from django.db import connection; "
+        "cursor = connection.cursor(); "
+        "print(cursor.execute('PRAGMA journal_mode').fetchone()[0], "
+        "cursor.execute('PRAGMA synchronous').fetchone()[0])",
+        DATABASE_URL=f"sqlite:///{database}",
+    )
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == ["wal", "1"]  # 1: NORMAL

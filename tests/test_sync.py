@@ -542,7 +542,7 @@ def test_a_sync_that_loses_its_lease_midway_writes_nothing(upstream):
 def test_an_unexpected_fault_while_writing_rolls_back_and_is_recorded(upstream, monkeypatch):
     upstream.put(closed(1, "2026-11-26T09:00:00Z"))
 
-    def broken_recount(dates):
+    def broken_recount(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("tickets.services.sync.write._recount", broken_recount)

@@ -109,7 +109,7 @@ def describe_sync(
 def backfill_text(pages: int) -> str:
     """Said once when a sync turns into a backfill (SPEC §15)."""
     return (
-        f"More than {pages - 1} pages: a backfill. Each page is written as it arrives; if it "
+        f"More than {pages - 1} pages: a backfill. Pages are written as they arrive; if it "
         f"stops, run the same sync again to resume it."
     )
 

@@ -265,6 +265,8 @@ def _database(raw: str) -> dict[str, Any]:
     return environ.Env.db_url_config(raw)
 
 
+# Run on every new SQLite connection (see below).
+SQLITE_PRAGMAS = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
 DATABASES = {
     "default": _setting("DATABASE_URL", _database, None)
     or _database(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
@@ -277,6 +279,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait for the write lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+    # The write-ahead log: readers (the page, the API, wall screens) never wait for a sync's
+    # write nor it for them, and a commit appends to db.sqlite3-wal instead of rewriting the
+    # file through a rollback journal. synchronous=NORMAL syncs to disk at checkpoints, not at
+    # every commit: a crash of the app loses nothing, a power cut at most the last commits
+    # (a sync's, fetched again by the next one). The folder must be on a local disk (WAL
+    # shares memory through db.sqlite3-shm); an in-memory database ignores it.
+    DATABASES["default"]["OPTIONS"].setdefault("init_command", SQLITE_PRAGMAS)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -410,7 +419,7 @@ SYNC_SCHEDULE = _setting("SYNC_SCHEDULE", _cron, "0 8-18 * * *")
 # The nightly repair (SPEC §14.4): a forced sync of the last REPAIR_DAYS days; empty is off.
 REPAIR_SCHEDULE = _setting("REPAIR_SCHEDULE", _cron, "")
 REPAIR_DAYS = _setting("REPAIR_DAYS", _days, 7)
-# A sync that fetches more pages than this is a backfill (SPEC §15): written page by page as the
+# A sync that fetches more pages than this is a backfill (SPEC §15): written in batches as the
 # pages arrive, resumable after a crash; up to it, all or nothing.
 BACKFILL_PAGES_AT_ONCE = _setting("BACKFILL_PAGES_AT_ONCE", _positive_int, 50)
 LOG_FILE = _setting("LOG_FILE", str, "")

@@ -16,8 +16,9 @@ The order of a sync, and why:
 A failure anywhere before the commit leaves nothing behind but a failed SyncRun.
 
 Past BACKFILL_PAGES_AT_ONCE pages the sync is a backfill (SPEC §15, `backfill.py`): from then on
-each page is written as it arrives, in its own transaction with the progress; the sweep, the
-bookkeeping and the successful SyncRun wait for the last page. A failure keeps what was written.
+pages are written as they arrive, in batches (the pages in when one is written), each in its own
+transaction with the progress; the sweep, the bookkeeping and the successful SyncRun wait for the
+last page. A failure keeps what was written.
 
 Callers catch `SyncRefused` and `SyncFailed` (errors.py); `tickets.wording.describe_sync` turns
 an outcome into the words shown to people.
@@ -48,6 +49,8 @@ from tickets.freshservice_config import FreshserviceConfig, freshservice_config,
 from tickets.models import BackfillProgress, SyncLease, SyncRun, lease_holder_name
 from tickets.services.directory import refresh_for_unknown_agents
 from tickets.services.sync.backfill import (
+    BATCH_PAGES,
+    BATCH_SECONDS,
     Backfill,
     EtaEstimate,
     SyncProgress,
@@ -340,17 +343,22 @@ def _run(
         )
         for page, tickets in pages:
             lease.keep()
-            received += len(tickets)
-            last_page = page
-            responders |= _responders(tickets)
+            # A backfill writes the pages read ahead meanwhile with this one (a batch).
+            batch = [(page, tickets)]
             if backfill is not None:
-                pages.read_ahead()
-                backfill.write(tickets, pages_done=page, received=len(tickets))
+                pages.read_ahead(BATCH_PAGES)
+                batch += pages.following(BATCH_PAGES - 1, within=BATCH_SECONDS)
+            for page, tickets in batch:
+                received += len(tickets)
+                last_page = page
+                responders |= _responders(tickets)
+            if backfill is not None:
+                backfill.write_pages(batch)
             else:
                 keep_newest(held, tickets)
                 if page > pages_at_once():
                     # Past BACKFILL_PAGES_AT_ONCE pages: a backfill (SPEC §15). What is held
-                    # is its first batch; from now on each page is written as it arrives.
+                    # is its first batch; from now on pages are written as they arrive.
                     backfill = Backfill.begin(
                         first=first,
                         last=last,
@@ -360,10 +368,11 @@ def _run(
                         started_at=started_at,
                         holder=holder,
                     )
-                    pages.read_ahead()
+                    pages.read_ahead(BATCH_PAGES)
                     backfill.write(held.values(), pages_done=page, received=len(held))
                     held.clear()
-            report(page, tickets)
+            for page, tickets in batch:
+                report(page, tickets)
         if backfill is not None:
             run, applied = _finish_backfill(
                 backfill,

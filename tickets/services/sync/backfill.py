@@ -2,9 +2,13 @@
 
 Up to BACKFILL_PAGES_AT_ONCE pages a sync holds what it fetched and writes it all in one
 transaction at the end (SPEC §6). When the next page arrives the sync becomes a backfill: the
-pages held are written as its first batch, then every page is written as it arrives, each batch
+pages held are written as its first batch, then pages are written as they arrive, each batch
 in its own transaction together with the progress (`BackfillProgress`: the fetch's
-`updated_since`, the pages written, when the backfill first started). Memory holds one page.
+`updated_since`, the pages written, when the backfill first started). A batch is the page just
+read and those read ahead meanwhile or arriving within BATCH_SECONDS, at most BATCH_PAGES:
+against Freshservice (a page every second or more) every page is its own batch; against a fast
+upstream the transaction's fixed cost (the lease check, the progress, the commit) is shared by
+up to BATCH_PAGES pages. Memory holds at most about twice BATCH_PAGES pages.
 
 The watermark, covered-from and the deleted-ticket sweep move only when a backfill finishes: its
 successful SyncRun is written then, with `started_at` the backfill's first start (so the next
@@ -27,7 +31,13 @@ from django.utils import timezone
 from freshworks.client import Ticket
 from tickets.models import BackfillProgress, SyncLease, SyncRun
 from tickets.services.sync.errors import LeaseLost
+from tickets.services.sync.fetch import keep_newest
 from tickets.services.sync.write import apply_batch
+
+# A batch of a backfill: at most this many pages (1,000 tickets), and no page waits longer than
+# this many seconds for the others. A kill loses at most the pages read but not yet written.
+BATCH_PAGES = 10
+BATCH_SECONDS = 1.0
 
 
 def pages_at_once() -> int:
@@ -162,6 +172,15 @@ class Backfill:
             progress.pages_done = pages_done
             progress.tickets_done += received
             progress.save(update_fields=["counted", "pages_done", "tickets_done", "updated_at"])
+
+    def write_pages(self, batch: list[tuple[int, list[Ticket]]]) -> None:
+        """Write a batch of (page number, tickets), the pages in order, as one: a ticket that
+        offset paging repeated keeps its newest state."""
+        tickets: dict[int, Ticket] = {}
+        for _, page in batch:
+            keep_newest(tickets, page)
+        received = sum(len(page) for _, page in batch)
+        self.write(tickets.values(), pages_done=batch[-1][0], received=received)
 
     def counted_per_day(self) -> dict[date, int]:
         return {date.fromisoformat(day): n for day, n in self.progress.counted.items()}

@@ -242,14 +242,16 @@ _END = object()
 
 
 class PageReader:
-    """Iterates over `pages`; after `read_ahead()`, a thread fetches the next page while the
-    caller writes this one (a backfill's wall time is then about the slower of the two, not
-    their sum). At most one page waits; whatever the fetch raises is raised to the caller. The
-    thread never touches the database; `close()` lets it go."""
+    """Iterates over `pages`; after `read_ahead(pages)`, a thread fetches the next pages (at
+    most `pages` wait) while the caller writes (a backfill's wall time is then about the slower
+    of the two, not their sum), and `following` hands over those that are in. Whatever the
+    fetch raises is raised to the caller, after the pages before it. The thread never touches
+    the database; `close()` lets it go."""
 
     def __init__(self, pages: Iterator[tuple[int, list[Ticket]]]) -> None:
         self._pages = pages
         self._ahead: queue.Queue[object] | None = None
+        self._next: object = None  # the end, or a failure, met by `following`
         self._stop = threading.Event()
 
     def __iter__(self) -> PageReader:
@@ -258,16 +260,38 @@ class PageReader:
     def __next__(self) -> tuple[int, list[Ticket]]:
         if self._ahead is None:
             return next(self._pages)
-        item = self._ahead.get()
+        if self._next is None:
+            item = self._ahead.get()
+        else:
+            item, self._next = self._next, None
         if item is _END:
+            self._next = _END  # and so on every later call
             raise StopIteration
         if isinstance(item, BaseException):
             raise item
         return item  # type: ignore[return-value]
 
-    def read_ahead(self) -> None:
+    def following(self, limit: int, *, within: float) -> list[tuple[int, list[Ticket]]]:
+        """Up to `limit` more pages read ahead, those in already and those that arrive within
+        `within` seconds. The end or a failure met on the way comes with the next `next()`."""
+        pages: list[tuple[int, list[Ticket]]] = []
         if self._ahead is None:
-            self._ahead = queue.Queue(maxsize=1)
+            return pages
+        deadline = time.monotonic() + within
+        while len(pages) < limit and self._next is None:
+            try:
+                item = self._ahead.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is _END or isinstance(item, BaseException):
+                self._next = item
+            else:
+                pages.append(item)  # type: ignore[arg-type]
+        return pages
+
+    def read_ahead(self, pages: int = 1) -> None:
+        if self._ahead is None:
+            self._ahead = queue.Queue(maxsize=pages)
             threading.Thread(target=self._fetch, name="sync-read-ahead", daemon=True).start()
 
     def close(self) -> None:

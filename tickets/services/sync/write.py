@@ -2,8 +2,9 @@
 
 `apply_fetched` upserts the ClosedTicket rows of fetched tickets that count, deletes those that
 no longer count and those that did not come back although they must have (deleted or spam
-upstream, SPEC §14.4), recounts TicketClosure for every day whose rows changed (recomputed, never
-incremented), and does the per-date bookkeeping (TicketSyncMetadata) the rate limit reads.
+upstream, SPEC §14.4), recounts TicketClosure for every (agent, day, group) whose rows changed
+(recomputed from ClosedTicket, never incremented: every row of a day that can differ), and does
+the per-date bookkeeping (TicketSyncMetadata) the rate limit reads.
 `store_group` keeps a team's group as last read from Freshservice. A ticket counts for the
 configured group it is in (SPEC §16.5); one moved between two configured groups moves its
 closure with it.
@@ -34,6 +35,12 @@ from tickets.services.data_version import bump_data_version
 
 # SQLite allows a limited number of query parameters; stay well below it.
 CHUNK = 500
+# The rows (or recounted keys) of one hand-written statement. Few statements matter: Python's
+# sqlite3 lets go of the GIL for each (and for each row of an executemany), and gets it back
+# only when the threads beside the sync (the page read ahead, a stand-in) let go of it in turn,
+# up to 5 ms later. Not too big either: sqlite3 keeps the last 128 statements prepared, one per
+# distinct text, i.e. per number of rows.
+ROWS_AT_ONCE = 100
 
 
 def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -> bool:
@@ -53,6 +60,14 @@ def closure_date(ticket: Ticket, zone: tzinfo | None = None) -> date:
     return ticket.closure_time.astimezone(zone or timezone.get_current_timezone()).date()
 
 
+class ClosureKey(NamedTuple):
+    """One TicketClosure row's key: the agent, the day, the group (team)."""
+
+    responder_id: int
+    closure_date: date
+    group_id: int
+
+
 class _Closure(NamedTuple):
     """What ClosedTicket stores of one ticket, as plain values (cheaper than model instances)."""
 
@@ -61,6 +76,11 @@ class _Closure(NamedTuple):
     status: int
     closed_at: datetime
     closure_date: date
+
+    @property
+    def key(self) -> ClosureKey:
+        """The TicketClosure row this closure is counted in."""
+        return ClosureKey(self.responder_id, self.closure_date, self.group_id)
 
 
 class Applied(NamedTuple):
@@ -87,11 +107,13 @@ def not_fetched_since(fetched_ids: set[int], since: datetime) -> dict[int, date]
 
 
 class Written(NamedTuple):
-    """What `write_tickets` changed: the days whose rows changed, and the received tickets that
-    count per closure day (the bookkeeping's figures)."""
+    """What `write_tickets` changed: the TicketClosure keys whose tickets changed (to recount),
+    the received tickets that count per closure day (the bookkeeping's figures), and the keys
+    that lost a ticket (their row may have to go)."""
 
-    touched: set[date]
+    touched: set[ClosureKey]
     per_day: dict[date, int]
+    emptied: set[ClosureKey]
 
 
 def not_rewritten_since(since: datetime, *, written_before: datetime) -> dict[int, date]:
@@ -126,6 +148,7 @@ def apply_fetched(
         last=last,
         started_at=started_at,
         touched=written.touched,
+        emptied=written.emptied,
         per_day=written.per_day,
         vanished=vanished,
     )
@@ -133,11 +156,12 @@ def apply_fetched(
 
 def apply_batch(tickets: Iterable[Ticket]) -> Written:
     """One batch of a backfill (SPEC §15), inside its own transaction: write the tickets and
-    recount their days. Every counting row is rewritten (`fetched_at` now), so the backfill's
-    sweep at the end can tell the rows it read from those it did not (`not_rewritten_since`)."""
+    recount the (agent, day, group) rows they changed. Every counting row is rewritten
+    (`fetched_at` now), so the backfill's sweep at the end can tell the rows it read from those
+    it did not (`not_rewritten_since`)."""
     bump_data_version()  # in the batch's transaction, with its rows
     written = write_tickets(list(tickets), rewrite=True)
-    _recount(sorted(written.touched))
+    _recount(written.touched, emptied=written.emptied)
     return written
 
 
@@ -146,19 +170,23 @@ def finish_writing(
     first: date,
     last: date,
     started_at: datetime,
-    touched: Iterable[date] = (),
+    touched: Iterable[ClosureKey] = (),
+    emptied: Iterable[ClosureKey] = (),
     per_day: Mapping[date, int],
     vanished: Mapping[int, date] | None = None,
 ) -> Applied:
-    """Remove the `vanished` closures, recount their days and the `touched` ones, and do the
-    bookkeeping of a whole sync: the end of a short sync's one transaction, or of a backfill."""
+    """Remove the `vanished` closures, recount their rows and the `touched` ones (of which the
+    `emptied` lost a ticket), and do the bookkeeping of a whole sync: the end of a short sync's
+    one transaction, or of a backfill."""
     bump_data_version()  # in the sync's transaction, with the rows and its SyncRun
     vanished = dict(vanished or {})
+    left = {row.key for row in _stored_rows(list(vanished)).values()}
     for ids in _chunks(list(vanished)):
         ClosedTicket.objects.filter(ticket_id__in=ids).delete()
-    recounted = sorted({*touched, *vanished.values()})
-    _recount(recounted)
+    keys = {*touched, *left}
+    _recount(keys, emptied={*emptied, *left})
     _mark_synced(first, last, started_at, per_day)
+    recounted = sorted({*(key.closure_date for key in keys), *vanished.values()})
     return Applied(recounted, len(vanished))
 
 
@@ -182,7 +210,8 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     }
     existing = _stored_rows([ticket.id for ticket in fetched])
 
-    touched: set[date] = set()
+    touched: set[ClosureKey] = set()
+    emptied: set[ClosureKey] = set()  # keys that lost a ticket
     changed: dict[int, _Closure] = {}
     for ticket_id, closure in counting.items():
         old = existing.get(ticket_id)
@@ -191,11 +220,12 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
                 changed[ticket_id] = closure
             continue
         changed[ticket_id] = closure
-        touched.add(closure.closure_date)
-        if old is not None:
-            touched.add(old.closure_date)
+        touched.add(closure.key)
+        if old is not None and old.key != closure.key:
+            emptied.add(old.key)
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
-    touched.update(existing[ticket_id].closure_date for ticket_id in gone)
+    emptied.update(existing[ticket_id].key for ticket_id in gone)
+    touched |= emptied
 
     _upsert_closed_tickets(changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
@@ -203,7 +233,7 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     per_day: dict[date, int] = {}
     for closure in counting.values():
         per_day[closure.closure_date] = per_day.get(closure.closure_date, 0) + 1
-    return Written(touched, per_day)
+    return Written(touched, per_day, emptied)
 
 
 def store_group(group: Group, *, fetched_at: datetime) -> None:
@@ -248,12 +278,13 @@ def _day(value: Any) -> date:
 
 
 def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -> None:
-    """Insert or update ClosedTicket rows, one executemany per CHUNK rows.
+    """Insert or update ClosedTicket rows, one statement per ROWS_AT_ONCE rows.
 
     Hand-written because bulk_create(update_conflicts=True) spent most of a 20,000-ticket sync
     preparing model fields (bench/sync_overhead.py). ON CONFLICT ... DO UPDATE is the same on
     SQLite and PostgreSQL; values go through the backend's own adapters, so time zones are
-    stored exactly as the ORM stores them.
+    stored exactly as the ORM stores them. One statement of many rows, not executemany: Python's
+    sqlite3 lets go of the GIL for every row it steps (see ROWS_AT_ONCE).
     """
     if not rows:
         return
@@ -273,29 +304,22 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
     table = ops.quote_name(ClosedTicket._meta.db_table)
     columns = ("ticket_id", *_Closure._fields, "fetched_at")
     updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
-    placeholders = ", ".join(["%s"] * len(columns))
-    # Only constant names are formatted in; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}"
-    )
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     fetched = ops.adapt_datetimefield_value(fetched_at)
-    moment = _datetime_adapter()
+    moment, day = _datetime_adapter(), _date_adapter()
     values = [
-        (
-            ticket_id,
-            row.responder_id,
-            row.group_id,
-            row.status,
-            moment(row.closed_at),
-            ops.adapt_datefield_value(row.closure_date),
-            fetched,
-        )
-        for ticket_id, row in rows.items()
+        (ticket_id, responder_id, group_id, status, moment(closed_at), day(closure_date), fetched)
+        for ticket_id, (responder_id, group_id, status, closed_at, closure_date) in rows.items()
     ]
     with connection.cursor() as cursor:
-        for batch in _chunks(values):
-            cursor.executemany(sql, batch)
+        for batch in _chunks(values, ROWS_AT_ONCE):
+            # Only constant names and placeholders are formatted in; every value a parameter.
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(batch))} "
+                f"ON CONFLICT (ticket_id) DO UPDATE SET {updates}",
+                [value for values_of_row in batch for value in values_of_row],
+            )
 
 
 def _datetime_adapter() -> Callable[[datetime], Any]:
@@ -312,52 +336,77 @@ def _datetime_adapter() -> Callable[[datetime], Any]:
     return lambda value: str(value.astimezone(zone).replace(tzinfo=None))
 
 
+def _date_adapter() -> Callable[[date], Any]:
+    """The backend's adapter of dates, made once for a whole batch: on SQLite the ISO text
+    (what `adapt_datefield_value` gives), without a look-up of the connection per value."""
+    if connection.vendor == "sqlite":
+        return date.isoformat
+    return connection.ops.adapt_datefield_value
+
+
 def _upserts_in_sql() -> bool:
     """SQLite and PostgreSQL share INSERT ... ON CONFLICT; other databases take the ORM's way."""
     return connection.vendor in {"sqlite", "postgresql"}
 
 
-def _recount(touched: list[date]) -> None:
-    """Recompute TicketClosure for the `touched` days from ClosedTicket, per agent, day and
-    group: never incremented, always derived. Two statements per CHUNK days, all in the
-    database: an upsert of every (agent, day, group) count, linked to the agent's mapped user,
-    and a delete of the rows whose agent no longer has a closure that day in that group."""
-    if not touched:
+def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) -> None:
+    """Recompute the TicketClosure rows of these (agent, day, group) `keys` from ClosedTicket:
+    never incremented, always derived. All in the database, per ROWS_AT_ONCE keys: an upsert of
+    each key's count (the keys joined to ClosedTicket through its (closure_date, responder_id)
+    index), linked to the agent's mapped user; then, for the `emptied` keys (those that lost a
+    ticket), a delete of the rows no closure is left for. A backfill's batch recounts its own
+    rows, not every agent's row of every day it touched."""
+    ordered = sorted(set(keys))
+    if not ordered:
         return
     if not _upserts_in_sql():
-        _recount_with_the_orm(touched)
+        _recount_with_the_orm(sorted({key.closure_date for key in ordered}))
         return
     q = connection.ops.quote_name
     closures, tickets = q(TicketClosure._meta.db_table), q(ClosedTicket._meta.db_table)
     mappings = q(FreshworksUserMapping._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    same_key = (
+        "c.closure_date = k.closure_date AND c.responder_id = k.responder_id "
+        "AND c.group_id = k.group_id"
+    )
+    # Only constant names and placeholders are formatted in; the keys are parameters. SQLite
+    # needs the WHERE of an INSERT ... SELECT ... ON CONFLICT with a join.
+    upsert = (
+        f"INSERT INTO {closures} "  # noqa: S608
+        "(freshworks_user_id, date, group_id, tickets_closed, user_id, created_at, updated_at) "
+        "SELECT k.responder_id, k.closure_date, k.group_id, COUNT(*), "
+        f"(SELECT m.user_id FROM {mappings} m WHERE m.freshworks_user_id = k.responder_id), "
+        f"%s, %s FROM k JOIN {tickets} c ON {same_key} WHERE 1 = 1 "
+        "GROUP BY k.responder_id, k.closure_date, k.group_id "
+        "ON CONFLICT (freshworks_user_id, date, group_id) DO UPDATE SET "
+        "tickets_closed = excluded.tickets_closed, user_id = excluded.user_id, "
+        "updated_at = excluded.updated_at"
+    )
+    delete = (
+        f"DELETE FROM {closures} WHERE id IN (SELECT t.id FROM k JOIN {closures} t "  # noqa: S608
+        "ON t.freshworks_user_id = k.responder_id AND t.date = k.closure_date "
+        f"AND t.group_id = k.group_id WHERE NOT EXISTS (SELECT 1 FROM {tickets} c "
+        f"WHERE {same_key}))"
+    )
+    day = _date_adapter()
+
+    def keys_cte(chunk: list[ClosureKey]) -> tuple[str, list[Any]]:
+        rows = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        params = [
+            value
+            for agent_id, closure_day, group_id in chunk
+            for value in (agent_id, day(closure_day), group_id)
+        ]
+        return f"WITH k (responder_id, closure_date, group_id) AS (VALUES {rows}) ", params
+
     with connection.cursor() as cursor:
-        for day_chunk in _chunks(touched):
-            days = [connection.ops.adapt_datefield_value(day) for day in day_chunk]
-            among = ", ".join(["%s"] * len(days))
-            # Only constant names and placeholders are formatted in. SQLite needs the WHERE of
-            # an INSERT ... SELECT ... ON CONFLICT (it has one here anyway).
-            cursor.execute(
-                f"INSERT INTO {closures} "  # noqa: S608
-                "(freshworks_user_id, date, group_id, tickets_closed, user_id, created_at, "
-                "updated_at) "
-                "SELECT c.responder_id, c.closure_date, c.group_id, COUNT(*), "
-                f"(SELECT m.user_id FROM {mappings} m "
-                "WHERE m.freshworks_user_id = c.responder_id), %s, %s "
-                f"FROM {tickets} c WHERE c.closure_date IN ({among}) "
-                "GROUP BY c.responder_id, c.closure_date, c.group_id "
-                "ON CONFLICT (freshworks_user_id, date, group_id) DO UPDATE SET "
-                "tickets_closed = excluded.tickets_closed, user_id = excluded.user_id, "
-                "updated_at = excluded.updated_at",
-                [now, now, *days],
-            )
-            cursor.execute(
-                f"DELETE FROM {closures} WHERE date IN ({among}) AND NOT EXISTS "  # noqa: S608
-                f"(SELECT 1 FROM {tickets} c WHERE c.closure_date = {closures}.date "
-                f"AND c.responder_id = {closures}.freshworks_user_id "
-                f"AND c.group_id = {closures}.group_id)",
-                days,
-            )
+        for chunk in _chunks(ordered, ROWS_AT_ONCE):
+            cte, params = keys_cte(chunk)
+            cursor.execute(cte + upsert, [*params, now, now])
+        for chunk in _chunks(sorted(set(emptied)), ROWS_AT_ONCE):
+            cte, params = keys_cte(chunk)
+            cursor.execute(cte + delete, params)
 
 
 def _recount_with_the_orm(touched: list[date]) -> None:
