@@ -80,7 +80,7 @@ class TicketsViewSet(viewsets.ViewSet):
     @conditional(volatile=stale_flag)
     def closures_today(self, request: Request) -> Response:
         today = timezone.localdate()
-        return self._closures("today", today, today, team=_team(request))
+        return self._closures("today", today, today, team=_team(request.query_params))
 
     @extend_schema(
         summary="Closures for a period or a date range",
@@ -90,7 +90,7 @@ class TicketsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], url_path="closures/period")
     @conditional(volatile=stale_flag)
     def closures_period(self, request: Request) -> Response:
-        team = _team(request)
+        team = _team(request.query_params)
         query = _valid(s.PeriodQuerySerializer, request.query_params)
         return self._closures(query["period"], query["start"], query["end"], team=team)
 
@@ -105,7 +105,7 @@ class TicketsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], url_path="closures/daily")
     @conditional()
     def closures_daily(self, request: Request) -> Response:
-        team = _team(request)
+        team = _team(request.query_params)
         query = _valid(s.DailyQuerySerializer, request.query_params)
         daily = selectors.daily_closures(
             start=query["start"], end=query["end"], agent=query["agent"], team=team
@@ -120,7 +120,7 @@ class TicketsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], url_path="closures/tickets")
     @conditional()
     def closures_tickets(self, request: Request) -> Response:
-        team = _team(request)
+        team = _team(request.query_params)
         query = _valid(s.TicketsQuerySerializer, request.query_params)
         behind = selectors.tickets_behind(
             agent=query["agent"], start=query["start"], end=query["end"], team=team
@@ -142,7 +142,7 @@ class TicketsViewSet(viewsets.ViewSet):
         renderer_classes=[JSONRenderer, CSVRenderer],
     )
     def closures_export(self, request: Request) -> StreamingHttpResponse:
-        team = _team(request)
+        team = _team(request.query_params)
         query = _valid(s.PeriodQuerySerializer, request.query_params)
         in_team = f"-team-{team}" if team is not None else ""
         return closures_csv_response(
@@ -191,7 +191,7 @@ class TicketsViewSet(viewsets.ViewSet):
     )
     @action(detail=False, methods=["get"], url_path="top-performers")
     def top_performers(self, request: Request) -> Response:
-        team = _team(request)
+        team = _team(request.query_params)
         query = _valid(s.TopPerformersQuerySerializer, request.query_params)
         day = query.get("date") or timezone.localdate()
         performers = selectors.top_performers(day=day, limit=query["limit"], team=team)
@@ -205,7 +205,8 @@ class TicketsViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"])
     @conditional()
     def stats(self, request: Request) -> Response:
-        return Response(s.StatsSerializer(selectors.closure_stats(team=_team(request))).data)
+        stats = selectors.closure_stats(team=_team(request.query_params))
+        return Response(s.StatsSerializer(stats).data)
 
     @extend_schema(
         summary="Sync health, database contents, the last 10 syncs",
@@ -301,7 +302,7 @@ def carried_closures(page_query: QueryDict) -> dict[str, Any] | None:
     else:
         query["period"] = (page_query.getlist("period") or [""])[0] or "today"
     try:
-        team = _valid(s.TeamQuerySerializer, query).get("team")
+        team = _team(query)
         view = _valid(s.PeriodQuerySerializer, query)
     except ValidationError:
         return None
@@ -316,10 +317,11 @@ def _valid(serializer_class: type[s.serializers.Serializer], data: Any) -> dict[
     return serializer.validated_data
 
 
-def _team(request: Request) -> int | None:
-    """The request's `team=` (a configured group id), None for every team; 400 otherwise.
-    Every closures-like endpoint calls this (its schema lists s.TeamQuerySerializer)."""
-    return _valid(s.TeamQuerySerializer, request.query_params).get("team")
+def _team(query: QueryDict) -> int | None:
+    """The query's `team=` (a configured group id), None for every team; 400 otherwise.
+    Every closures-like endpoint calls this (its schema lists s.TeamQuerySerializer), and so
+    does the answer the page carries."""
+    return _valid(s.TeamQuerySerializer, query).get("team")
 
 
 def _sync(request: Request, *, force: bool) -> Response:
