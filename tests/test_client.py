@@ -199,7 +199,7 @@ def test_a_page_without_stats_fails_the_fetch_after_the_pages_before_it(requests
     assert_calls(requests_mock, client, 2)
 
 
-def test_it_parses_tickets_into_utc_dataclasses(requests_mock, client):
+def test_it_parses_tickets_into_utc_values(requests_mock, client):
     requests_mock.get(TICKETS_URL, json=load_page("tickets-page-2"))
 
     [page] = fetch(client)
@@ -213,6 +213,7 @@ def test_it_parses_tickets_into_utc_dataclasses(requests_mock, client):
             updated_at=datetime(2026, 11, 26, 8, 20, tzinfo=UTC),
             resolved_at=None,
             closed_at=None,
+            created_at=datetime(2026, 11, 26, 8, 20, tzinfo=UTC),
         ),
         Ticket(
             id=304,
@@ -222,6 +223,7 @@ def test_it_parses_tickets_into_utc_dataclasses(requests_mock, client):
             updated_at=datetime(2026, 11, 26, 8, 31, 55, tzinfo=UTC),
             resolved_at=datetime(2026, 11, 26, 8, 30, tzinfo=UTC),
             closed_at=datetime(2026, 11, 26, 8, 31, 55, tzinfo=UTC),
+            created_at=datetime(2026, 11, 25, 16, 0, tzinfo=UTC),
         ),
     ]
     assert_calls(requests_mock, client, 1)

@@ -78,6 +78,29 @@ def test_the_closure_day_is_resolved_at_else_closed_at_else_updated_at(upstream)
 
 
 @time_machine.travel(utc("2026-11-26T12:00:00"), tick=False)
+def test_closure_times_are_stored_exactly_and_read_back_unchanged(upstream):
+    # Whole seconds (the API's) go to the database as epoch seconds, anything finer as text.
+    upstream.put(
+        closed(1, "2026-11-26T09:00:00Z"),
+        closed(2, "2026-11-26T09:00:00.250000Z"),
+        closed(3, "2026-11-26T14:30:05+05:30"),
+    )
+
+    sync(force=True)
+    first_write = dict(ClosedTicket.objects.values_list("ticket_id", "fetched_at"))
+    with time_machine.travel(utc("2026-11-26T12:05:00"), tick=False):
+        sync(force=True)
+
+    assert dict(ClosedTicket.objects.values_list("ticket_id", "closed_at")) == {
+        1: utc("2026-11-26T09:00:00"),
+        2: utc("2026-11-26T09:00:00.250000"),
+        3: utc("2026-11-26T09:00:05"),
+    }
+    # Read back equal to what was fetched, so the second sync rewrote none of them.
+    assert dict(ClosedTicket.objects.values_list("ticket_id", "fetched_at")) == first_write
+
+
+@time_machine.travel(utc("2026-11-26T12:00:00"), tick=False)
 def test_closures_a_minute_apart_across_local_midnight_land_on_different_days(upstream, settings):
     settings.TIME_ZONE = "Europe/Berlin"  # UTC+1 in November
     upstream.put(
