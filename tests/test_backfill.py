@@ -36,6 +36,7 @@ from tickets.models import (
 )
 from tickets.services.sync import SyncFailed, sync_closures
 from tickets.services.sync.backfill import Backfill
+from tickets.services.sync.fetch import READ_AHEAD_SWITCH_INTERVAL
 
 pytestmark = pytest.mark.django_db
 
@@ -203,6 +204,33 @@ def test_a_page_slower_than_the_batch_window_is_written_on_its_own(upstream, mon
     backfill()
 
     assert written == [(4, 8), (5, 2), (6, 2), (7, 2)]
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["finishes", "fails"])
+def test_threads_switch_more_often_while_pages_are_read_ahead_and_as_before_after(
+    upstream, monkeypatch, fails
+):
+    put_tickets(upstream, 14)
+    intervals = []
+    write = Backfill.write
+
+    def spy(self, *args, **kwargs):
+        intervals.append(sys.getswitchinterval())
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Backfill, "write", spy)
+    upstream.fail_on_page = 6 if fails else None
+    before = sys.getswitchinterval()
+
+    if fails:
+        with pytest.raises(SyncFailed):
+            backfill()
+    else:
+        backfill()
+
+    # The reading thread gets the GIL back within 0.5 ms, not Python's 5 ms, behind the writes.
+    assert set(intervals) == {READ_AHEAD_SWITCH_INTERVAL}
+    assert sys.getswitchinterval() == before
 
 
 # --- resume -------------------------------------------------------------------------------------

@@ -229,6 +229,40 @@ def test_it_parses_tickets_into_utc_values(requests_mock, client):
     assert_calls(requests_mock, client, 1)
 
 
+@pytest.mark.parametrize(
+    ("environment", "proxies", "verify"),
+    [
+        ({}, {}, True),
+        ({"HTTPS_PROXY": "http://proxy.corp:3128"}, {"https": "http://proxy.corp:3128"}, True),
+        (
+            {"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "freshservice.com"},
+            {},
+            True,
+        ),
+        ({"REQUESTS_CA_BUNDLE": "/etc/ssl/corp.pem"}, {}, "/etc/ssl/corp.pem"),
+    ],
+    ids=["none", "proxy", "no-proxy", "ca-bundle"],
+)
+def test_it_honours_the_environments_proxy_and_ca_bundle(
+    requests_mock, make_client, monkeypatch, environment, proxies, verify
+):
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    requests_mock.get(TICKETS_URL, **OK)
+
+    fetch(make_client())
+
+    # Read once when the client is made, not again for every request (as requests would).
+    assert (requests_mock.last_request.proxies, requests_mock.last_request.verify) == (
+        proxies,
+        verify,
+    )
+
+
 def test_it_normalises_timestamps_with_offsets_to_utc(requests_mock, client):
     ticket = make_ticket(
         id=310,

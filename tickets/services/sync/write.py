@@ -190,32 +190,34 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     unless `rewrite`) and delete the rows of those that no longer count. Recounts nothing."""
     config = freshservice_config()  # read once, not once per ticket
     zone = timezone.get_current_timezone()  # likewise
-    counting = {
-        ticket.id: _Closure(
-            ticket.responder_id,
-            ticket.group_id,
-            ticket.status,
-            ticket.closure_time,
-            closure_date(ticket, zone),
-        )
-        for ticket in fetched
-        if counts_as_closed(ticket, config)
-        and ticket.responder_id is not None
-        and ticket.group_id is not None
-    }
+    counting: dict[int, _Closure] = {}
+    for ticket in fetched:
+        if (
+            counts_as_closed(ticket, config)
+            and ticket.responder_id is not None
+            and ticket.group_id is not None
+        ):
+            counting[ticket.id] = _Closure(
+                ticket.responder_id,
+                ticket.group_id,
+                ticket.status,
+                ticket.closure_time,
+                closure_date(ticket, zone),
+            )
     existing = _stored_rows([ticket.id for ticket in fetched])
 
     touched: set[ClosureKey] = set()
     emptied: set[ClosureKey] = set()  # keys that lost a ticket
-    changed: dict[int, _Closure] = {}
+    changed = counting if rewrite else {}  # a rewrite writes every row that counts
+    per_day: dict[date, int] = {}
     for ticket_id, closure in counting.items():
+        day = closure.closure_date
+        per_day[day] = per_day.get(day, 0) + 1
         old = existing.get(ticket_id)
         if old == closure:
-            if rewrite:
-                changed[ticket_id] = closure
             continue
         changed[ticket_id] = closure
-        touched.add(closure.key)
+        touched.add(ClosureKey(closure.responder_id, day, closure.group_id))
         if old is not None and old.key != closure.key:
             emptied.add(old.key)
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
@@ -225,9 +227,6 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     _upsert_closed_tickets(changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
         ClosedTicket.objects.filter(ticket_id__in=ids).delete()
-    per_day: dict[date, int] = {}
-    for closure in counting.values():
-        per_day[closure.closure_date] = per_day.get(closure.closure_date, 0) + 1
     return Written(touched, per_day, emptied)
 
 
@@ -391,11 +390,11 @@ def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) 
     (closure_date, responder_id) index), linked to the agent's mapped user; then, for the
     `emptied` keys (those that lost a ticket), a delete of the rows no closure is left for. A
     backfill's batch recounts its own rows, not every agent's row of every day it touched."""
-    ordered = sorted(set(keys))
-    if not ordered:
+    keys = set(keys)
+    if not keys:
         return
     if not _upserts_in_sql():
-        _recount_with_the_orm(sorted({key.closure_date for key in ordered}))
+        _recount_with_the_orm(sorted({key.closure_date for key in keys}))
         return
     q = connection.ops.quote_name
     closures, tickets = q(TicketClosure._meta.db_table), q(ClosedTicket._meta.db_table)
@@ -430,7 +429,7 @@ def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) 
         return _json([[agent, day.isoformat(), group] for agent, day, group in chosen])
 
     with connection.cursor() as cursor:
-        cursor.execute(cte + upsert, [as_json(ordered), now, now])
+        cursor.execute(cte + upsert, [as_json(keys), now, now])
         if emptied := set(emptied):
             cursor.execute(cte + delete, [as_json(emptied)])
 
