@@ -55,6 +55,7 @@ from tickets.services.sync.backfill import (
     EtaEstimate,
     SyncProgress,
     pages_at_once,
+    read_ahead_pages,
     resume_page,
     unfinished_backfill,
 )
@@ -346,7 +347,7 @@ def _run(
             # A backfill writes the pages read ahead meanwhile with this one (a batch).
             batch = [(page, tickets)]
             if backfill is not None:
-                pages.read_ahead(BATCH_PAGES)
+                pages.read_ahead(read_ahead_pages())
                 batch += pages.following(BATCH_PAGES - 1, within=BATCH_SECONDS)
             for page, tickets in batch:
                 received += len(tickets)
@@ -368,7 +369,7 @@ def _run(
                         started_at=started_at,
                         holder=holder,
                     )
-                    pages.read_ahead(BATCH_PAGES)
+                    pages.read_ahead(read_ahead_pages())
                     backfill.write(held.values(), pages_done=page, received=len(held))
                     held.clear()
             for page, tickets in batch:

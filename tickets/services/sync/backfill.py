@@ -8,7 +8,8 @@ in its own transaction together with the progress (`BackfillProgress`: the fetch
 read and those read ahead meanwhile or arriving within BATCH_SECONDS, at most BATCH_PAGES:
 against Freshservice (a page every second or more) every page is its own batch; against a fast
 upstream the transaction's fixed cost (the lease check, the progress, the commit) is shared by
-up to BATCH_PAGES pages. Memory holds at most about twice BATCH_PAGES pages.
+up to BATCH_PAGES pages. Memory holds at most about BACKFILL_PAGES_AT_ONCE + BATCH_PAGES pages
+(those held, and those read ahead meanwhile: `read_ahead_pages`).
 
 The watermark, covered-from and the deleted-ticket sweep move only when a backfill finishes: its
 successful SyncRun is written then, with `started_at` the backfill's first start (so the next
@@ -43,6 +44,13 @@ BATCH_SECONDS = 1.0
 def pages_at_once() -> int:
     """How many pages a sync holds before it becomes a backfill (BACKFILL_PAGES_AT_ONCE)."""
     return settings.BACKFILL_PAGES_AT_ONCE
+
+
+def read_ahead_pages() -> int:
+    """How many pages may wait, read ahead, while a backfill writes: enough to read on through
+    its longest write, the first, of the pages held before the sync became a backfill
+    (BACKFILL_PAGES_AT_ONCE). With only BATCH_PAGES the reading stopped for most of it."""
+    return max(BATCH_PAGES, pages_at_once())
 
 
 def unfinished_backfill(first: date, last: date) -> BackfillProgress | None:
