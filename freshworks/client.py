@@ -818,8 +818,8 @@ class FreshserviceClient:
 def _session_for(endpoint: str) -> requests.Session:
     """A session with the environment's proxy and CA-bundle settings (HTTPS_PROXY, NO_PROXY,
     REQUESTS_CA_BUNDLE, ...) for `endpoint` read once, now. requests would read the whole
-    environment again twice for every request (0.15 ms each time, more than parsing the page's
-    tickets takes)."""
+    environment again, twice, for every request (0.14 ms a request on our machine: more than half
+    of what parsing a page of 100 tickets takes)."""
     session = requests.Session()
     found = session.merge_environment_settings(endpoint, {}, None, None, None)
     session.trust_env = False

@@ -8,8 +8,8 @@ in its own transaction together with the progress (`BackfillProgress`: the fetch
 read and those read ahead meanwhile or arriving within BATCH_SECONDS, at most BATCH_PAGES:
 against Freshservice (a page every second or more) every page is its own batch; against a fast
 upstream the transaction's fixed cost (the lease check, the progress, the commit) is shared by
-up to BATCH_PAGES pages. Memory holds at most about BACKFILL_PAGES_AT_ONCE + BATCH_PAGES pages
-(those held, and those read ahead meanwhile: `read_ahead_pages`).
+up to BATCH_PAGES pages. Memory holds at most about twice BACKFILL_PAGES_AT_ONCE pages (those
+held, written as the first batch while as many are read ahead: `read_ahead_pages`).
 
 The watermark, covered-from and the deleted-ticket sweep move only when a backfill finishes: its
 successful SyncRun is written then, with `started_at` the backfill's first start (so the next

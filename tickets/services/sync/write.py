@@ -317,8 +317,8 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
 # statement per batch instead of one per hundred rows, and no Python binding each value. That
 # matters beyond the statements' own cost: Python's sqlite3 lets go of the GIL for every
 # statement and gets it back only when the threads beside the sync (the page read ahead, a
-# stand-in) let go of it in turn, up to 5 ms later. Each column: (name, its PostgreSQL type);
-# SQLite takes JSON's integers and text as they are.
+# stand-in) let go of it in turn, up to a switch interval later. Each column: (name, its type
+# in PostgreSQL); SQLite takes JSON's integers and text as they are.
 _ID_COLUMNS = (("ticket_id", "bigint"),)
 _CLOSED_TICKET_COLUMNS = (
     ("ticket_id", "bigint"),
