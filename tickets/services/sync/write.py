@@ -217,8 +217,9 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
         if old == closure:
             continue
         changed[ticket_id] = closure
-        touched.add(ClosureKey(closure.responder_id, day, closure.group_id))
-        if old is not None and old.key != closure.key:
+        key = closure.key
+        touched.add(key)
+        if old is not None and old.key != key:
             emptied.add(old.key)
     gone = [ticket_id for ticket_id in existing if ticket_id not in counting]
     emptied.update(existing[ticket_id].key for ticket_id in gone)
