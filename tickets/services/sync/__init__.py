@@ -352,7 +352,7 @@ def _run(
             for page, tickets in batch:
                 received += len(tickets)
                 last_page = page
-                responders |= _responders(tickets)
+                responders |= _responders(tickets, config)
             if backfill is not None:
                 backfill.write_pages(batch)
             else:
@@ -550,9 +550,8 @@ def _refuse_if_rate_limited(first: date, last: date, now: datetime) -> None:
         )
 
 
-def _responders(tickets: Iterable[Ticket]) -> set[int]:
-    """The agents the tickets that count are credited to."""
-    config = freshservice_config()
+def _responders(tickets: Iterable[Ticket], config: FreshserviceConfig) -> set[int]:
+    """The agents the tickets that count are credited to (`config`: the sync's, read once)."""
     return {
         ticket.responder_id
         for ticket in tickets

@@ -299,7 +299,7 @@ class PageReader:
                 pages.append(item)  # type: ignore[arg-type]
         return pages
 
-    def read_ahead(self, pages: int = 1) -> None:
+    def read_ahead(self, pages: int) -> None:
         if self._ahead is None:
             self._ahead = queue.Queue(maxsize=pages)
             self._switch_interval = sys.getswitchinterval()
