@@ -16,7 +16,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 import time_machine
@@ -39,6 +41,8 @@ from tickets.services.sync.backfill import Backfill
 from tickets.services.sync.fetch import READ_AHEAD_SWITCH_INTERVAL
 
 pytestmark = pytest.mark.django_db
+
+T = TypeVar("T")
 
 OSCAR, AJ = 1001, 1002
 FIRST, LAST = date(2026, 11, 16), date(2026, 11, 26)
@@ -165,17 +169,22 @@ def test_past_the_threshold_each_batch_is_committed_and_kept_when_a_later_page_f
     assert not TicketSyncMetadata.objects.exists()
 
 
-def batches_written(monkeypatch) -> list[tuple[int, int]]:
-    """(pages done, tickets received) of every batch a backfill writes, as they are written."""
-    written: list[tuple[int, int]] = []
+def at_every_write(monkeypatch, note: Callable[[int, int], T]) -> list[T]:
+    """What `note(pages done, tickets received)` says as each batch of a backfill is written."""
+    noted: list[T] = []
     write = Backfill.write
 
     def spy(self, tickets, *, pages_done, received):
-        written.append((pages_done, received))
+        noted.append(note(pages_done, received))
         return write(self, tickets, pages_done=pages_done, received=received)
 
     monkeypatch.setattr(Backfill, "write", spy)
-    return written
+    return noted
+
+
+def batches_written(monkeypatch) -> list[tuple[int, int]]:
+    """(pages done, tickets received) of every batch a backfill writes, as they are written."""
+    return at_every_write(monkeypatch, lambda pages_done, received: (pages_done, received))
 
 
 def test_pages_read_ahead_meanwhile_are_written_together_in_one_batch(upstream, monkeypatch):
@@ -211,14 +220,7 @@ def test_threads_switch_more_often_while_pages_are_read_ahead_and_as_before_afte
     upstream, monkeypatch, fails
 ):
     put_tickets(upstream, 14)
-    intervals = []
-    write = Backfill.write
-
-    def spy(self, *args, **kwargs):
-        intervals.append(sys.getswitchinterval())
-        return write(self, *args, **kwargs)
-
-    monkeypatch.setattr(Backfill, "write", spy)
+    intervals = at_every_write(monkeypatch, lambda *_: sys.getswitchinterval())
     upstream.fail_on_page = 6 if fails else None
     before = sys.getswitchinterval()
 
