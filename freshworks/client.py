@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, Protocol, TypeGuard, TypeVar, cast
 from urllib.parse import urljoin, urlsplit
 
+import orjson
 import requests
 
 from freshworks.secrets import redact
@@ -44,6 +45,7 @@ ENDPOINT_EXAMPLE = "https://acme.freshservice.com/api/v2/"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TICKETS_PERMISSION = "view tickets"
 _AGENTS_PERMISSION = "view agents and agent groups"
+_UTF8 = frozenset({"utf-8", "utf8"})
 
 
 class Ticket(NamedTuple):
@@ -787,6 +789,14 @@ class FreshserviceClient:
         return urlsplit(self.endpoint + relative).path
 
     def _json(self, response: requests.Response) -> Any:
+        # orjson first: it decodes a page of 100 tickets in 0.3 ms, the standard library in 0.8
+        # (bench/sync_overhead.py). It reads only UTF-8, which Freshservice sends; whatever it
+        # refuses (another encoding, NaN, an integer past 64 bits) requests decodes, as before.
+        if response.encoding is None or response.encoding.lower() in _UTF8:
+            try:
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                pass
         try:
             return response.json()
         except ValueError:

@@ -6,6 +6,7 @@ Also the group, the agents, the shared rate budget and its credits (SPEC §14).
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -670,6 +671,40 @@ def test_it_reports_an_answer_that_is_not_json(requests_mock, client):
         "check FRESH_ENDPOINT is the API address, e.g. https://acme.freshservice.com/api/v2/"
     )
     assert_calls(requests_mock, client, 1)
+
+
+def test_an_answer_in_another_encoding_is_read_in_the_encoding_it_declares(requests_mock, client):
+    # Pages are decoded the fast way (orjson) only when they are UTF-8, as Freshservice sends.
+    # The bytes C3 A9 are "é" in UTF-8 and "Ã©" in ISO-8859-1: the declared encoding decides.
+    latin = make_agent(id=21000000001, first_name="AndrÃ©")
+    requests_mock.get(
+        f"{AGENTS_URL}?active=true",
+        content=json.dumps(make_agent_page(latin), ensure_ascii=False).encode("latin-1"),
+        headers={"Content-Type": "application/json; charset=ISO-8859-1"},
+    )
+    requests_mock.get(f"{AGENTS_URL}?active=false", json=make_agent_page())
+
+    agents = client.list_agents()
+
+    assert [agent.first_name for agent in agents] == ["AndrÃ©"]
+
+
+def test_a_number_that_is_not_a_number_is_an_unreadable_field_not_an_unreadable_page(
+    requests_mock, client
+):
+    # NaN is not JSON, but Python's decoder reads it (the fast one refuses it); either way the
+    # ticket's field is named.
+    page = json.dumps(make_page(make_ticket(id=301, status=4))).replace(
+        '"status": 4', '"status": NaN'
+    )
+    requests_mock.get(TICKETS_URL, text=page)
+
+    with pytest.raises(FreshworksResponseError) as raised:
+        fetch(client)
+
+    assert str(raised.value) == (
+        "Freshservice sent ticket 301 with an unreadable status (nan); try again later."
+    )
 
 
 @pytest.mark.parametrize(

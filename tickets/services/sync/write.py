@@ -12,11 +12,11 @@ closure with it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 
+import orjson
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
@@ -253,7 +253,7 @@ def _stored_rows(ids: list[int]) -> dict[int, _Closure]:
         cursor.execute(
             f"SELECT ticket_id, {', '.join(_Closure._fields)} FROM {table} "  # noqa: S608
             f"WHERE ticket_id IN (SELECT ticket_id FROM {_json_rows(_ID_COLUMNS)})",
-            [_json([[ticket_id] for ticket_id in ids])],
+            [_json([(ticket_id,) for ticket_id in ids])],
         )
         for ticket_id, responder_id, group_id, status, closed_at, day in cursor.fetchall():
             stored[ticket_id] = _Closure(
@@ -300,7 +300,7 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
     updates = ", ".join(f"{name} = excluded.{name}" for name in [*_Closure._fields, "fetched_at"])
     moment = _json_moment()
     values = [
-        [ticket_id, responder_id, group_id, status, moment(closed_at), closure_date.isoformat()]
+        (ticket_id, responder_id, group_id, status, moment(closed_at), closure_date)
         for ticket_id, (responder_id, group_id, status, closed_at, closure_date) in rows.items()
     ]
     with connection.cursor() as cursor:
@@ -358,8 +358,10 @@ def _json_rows(columns: tuple[tuple[str, str], ...]) -> str:
     return f"(SELECT {', '.join(fields)} FROM {elements}) AS rows"  # noqa: S608
 
 
-def _json(rows: list[list[Any]]) -> str:
-    return json.dumps(rows, separators=(",", ":"))
+def _json(rows: list[tuple[Any, ...]]) -> str:
+    """Rows as a JSON array of arrays; dates as ISO 8601 text (orjson: a fifth of the standard
+    library's time for a batch's rows)."""
+    return orjson.dumps(rows).decode()
 
 
 def _json_moment() -> Callable[[datetime], int | str]:
@@ -427,7 +429,7 @@ def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) 
     cte = f"WITH k AS (SELECT * FROM {_json_rows(_KEY_COLUMNS)}) "  # noqa: S608
 
     def as_json(chosen: Iterable[ClosureKey]) -> str:
-        return _json([[agent, day.isoformat(), group] for agent, day, group in chosen])
+        return _json([tuple(key) for key in chosen])
 
     with connection.cursor() as cursor:
         cursor.execute(cte + upsert, [as_json(keys), now, now])
