@@ -50,32 +50,39 @@ def counts_as_closed(ticket: Ticket, config: FreshserviceConfig | None = None) -
 
 
 def closure_date(ticket: Ticket, zone: tzinfo | None = None) -> date:
-    """The calendar day in TIME_ZONE (or `zone`, the current time zone read once by a caller
-    with many tickets) of the ticket's closure timestamp."""
-    return ticket.closure_time.astimezone(zone or timezone.get_current_timezone()).date()
+    """The calendar day in TIME_ZONE (or `zone`: `days_zone()`, read once by a caller with many
+    tickets) of the ticket's closure timestamp."""
+    return ticket.closure_time.astimezone(zone or days_zone()).date()
 
 
-class ClosureKey(NamedTuple):
-    """One TicketClosure row's key: the agent, the day, the group (team)."""
+def days_zone() -> tzinfo:
+    """The current time zone, in which closures fall on days; UTC as datetime's own `UTC`, to
+    which `astimezone` hands the API's UTC times back as they are (0.5 µs a ticket less)."""
+    zone = timezone.get_current_timezone()
+    return UTC if str(zone) in _UTC_NAMES else zone
 
-    responder_id: int
-    closure_date: date
-    group_id: int
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+
+# One TicketClosure row's key: (the agent, the day, the group), a plain tuple: a backfill makes
+# one per ticket, and a named one took four times as long.
+ClosureKey = tuple[int, date, int]
 
 
 class _Closure(NamedTuple):
-    """What ClosedTicket stores of one ticket, as plain values (cheaper than model instances)."""
+    """What ClosedTicket stores of one ticket, as plain values (cheaper than model instances),
+    its key first."""
 
     responder_id: int
+    closure_date: date
     group_id: int
     status: int
     closed_at: datetime
-    closure_date: date
 
     @property
     def key(self) -> ClosureKey:
         """The TicketClosure row this closure is counted in."""
-        return ClosureKey(self.responder_id, self.closure_date, self.group_id)
+        return self[:3]
 
 
 class Applied(NamedTuple):
@@ -181,7 +188,7 @@ def finish_writing(
     keys = {*touched, *left}
     _recount(keys, emptied={*emptied, *left})
     _mark_synced(first, last, started_at, per_day)
-    recounted = sorted({*(key.closure_date for key in keys), *vanished.values()})
+    recounted = sorted({*(day for _, day, _ in keys), *vanished.values()})
     return Applied(recounted, len(vanished))
 
 
@@ -189,7 +196,7 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     """Upsert the ClosedTicket rows of the `fetched` tickets that count (only the changed ones
     unless `rewrite`) and delete the rows of those that no longer count. Recounts nothing."""
     config = freshservice_config()  # read once, not once per ticket
-    zone = timezone.get_current_timezone()  # likewise
+    zone = days_zone()  # likewise
     counting: dict[int, _Closure] = {}
     for ticket in fetched:
         if (
@@ -199,10 +206,10 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
         ):
             counting[ticket.id] = _Closure(
                 ticket.responder_id,
+                closure_date(ticket, zone),
                 ticket.group_id,
                 ticket.status,
                 ticket.closure_time,
-                closure_date(ticket, zone),
             )
     existing = _stored_rows([ticket.id for ticket in fetched])
 
@@ -255,9 +262,9 @@ def _stored_rows(ids: list[int]) -> dict[int, _Closure]:
             f"WHERE ticket_id IN (SELECT ticket_id FROM {_json_rows(_ID_COLUMNS)})",
             [_json([(ticket_id,) for ticket_id in ids])],
         )
-        for ticket_id, responder_id, group_id, status, closed_at, day in cursor.fetchall():
+        for ticket_id, responder_id, day, group_id, status, closed_at in cursor.fetchall():
             stored[ticket_id] = _Closure(
-                responder_id, group_id, status, _aware(closed_at), _day(day)
+                responder_id, _day(day), group_id, status, _aware(closed_at)
             )
     return stored
 
@@ -300,8 +307,8 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
     updates = ", ".join(f"{name} = excluded.{name}" for name in [*_Closure._fields, "fetched_at"])
     moment = _json_moment()
     values = [
-        (ticket_id, responder_id, group_id, status, moment(closed_at), closure_date)
-        for ticket_id, (responder_id, group_id, status, closed_at, closure_date) in rows.items()
+        (ticket_id, responder_id, closure_date, group_id, status, moment(closed_at))
+        for ticket_id, (responder_id, closure_date, group_id, status, closed_at) in rows.items()
     ]
     with connection.cursor() as cursor:
         # Only constant names and placeholders are formatted in; every value a parameter.
@@ -321,13 +328,13 @@ def _upsert_closed_tickets(rows: dict[int, _Closure], *, fetched_at: datetime) -
 # stand-in) let go of it in turn, up to a switch interval later. Each column: (name, its type
 # in PostgreSQL); SQLite takes JSON's integers and text as they are.
 _ID_COLUMNS = (("ticket_id", "bigint"),)
-_CLOSED_TICKET_COLUMNS = (
+_CLOSED_TICKET_COLUMNS = (  # in the order of _Closure's fields
     ("ticket_id", "bigint"),
     ("responder_id", "bigint"),
+    ("closure_date", "date"),
     ("group_id", "bigint"),
     ("status", "integer"),
     ("closed_at", "timestamptz"),
-    ("closure_date", "date"),
 )
 _KEY_COLUMNS = (("responder_id", "bigint"), ("closure_date", "date"), ("group_id", "bigint"))
 
@@ -397,7 +404,7 @@ def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) 
     if not keys:
         return
     if not _upserts_in_sql():
-        _recount_with_the_orm(sorted({key.closure_date for key in keys}))
+        _recount_with_the_orm(sorted({day for _, day, _ in keys}))
         return
     q = connection.ops.quote_name
     closures, tickets = q(TicketClosure._meta.db_table), q(ClosedTicket._meta.db_table)
@@ -429,7 +436,7 @@ def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) 
     cte = f"WITH k AS (SELECT * FROM {_json_rows(_KEY_COLUMNS)}) "  # noqa: S608
 
     def as_json(chosen: Iterable[ClosureKey]) -> str:
-        return _json([tuple(key) for key in chosen])
+        return _json(list(chosen))
 
     with connection.cursor() as cursor:
         cursor.execute(cte + upsert, [as_json(keys), now, now])
