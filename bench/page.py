@@ -56,7 +56,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1920, "height": 1080}
-NAVIGATIONS = 7
+NAVIGATIONS = 15
 TARGET_RATIO = 3.0
 TREND_DAYS = 366
 TREND_TARGET_RATIO = 4.0
