@@ -11,6 +11,7 @@ from tickets.freshservice_config import (
     FreshserviceConfig,
     freshservice_config,
     override_freshservice_config,
+    publish_demo_config,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +54,29 @@ def test_an_override_holds_in_every_thread_until_its_block_ends(fresh, stand_in_
 
     assert seen == [stand_in_config]
     assert freshservice_config() == FreshserviceConfig.from_settings()
+
+
+def test_a_setting_changed_while_the_process_runs_is_read_again(fresh):
+    assert freshservice_config().closed_statuses == (4, 5)
+
+    fresh.FRESH_CLOSED_STATUSES = [5]
+
+    assert freshservice_config().closed_statuses == (5,)
+
+
+def test_without_a_key_a_demo_started_later_and_another_in_its_place_are_each_used(
+    settings, tmp_path, stand_in_config
+):
+    # The configuration is made once per process, and a demo's state file read again only when
+    # it is another file: the ETag of every API read asks for it.
+    settings.FRESH_API = ""
+    settings.DEMO_STATE_FILE = tmp_path / "demo.json"
+    assert freshservice_config().demo is False
+
+    with publish_demo_config(stand_in_config):
+        assert freshservice_config() == stand_in_config
+        moved = replace(stand_in_config, endpoint="http://127.0.0.1:10/api/v2/")
+        with publish_demo_config(moved):
+            assert freshservice_config() == moved
+
+    assert freshservice_config().demo is False

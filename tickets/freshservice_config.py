@@ -18,6 +18,7 @@ The other sources, both demo mode's (`make run`, i.e. `manage.py runsite`):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -29,6 +30,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from freshworks.secrets import redact
 
@@ -89,7 +92,7 @@ def freshservice_config() -> FreshserviceConfig:
     the running demo's when the settings name no account (no FRESH_API)."""
     if _override is not None:
         return _override
-    config = FreshserviceConfig.from_settings()
+    config = _settings_config()
     if not config.api_key:
         return running_demo_config() or config
     return config
@@ -98,10 +101,35 @@ def freshservice_config() -> FreshserviceConfig:
 def running_demo_config() -> FreshserviceConfig | None:
     """The stand-in Freshservice of the demo `make run` serves on this machine, if one runs."""
     try:
-        state = json.loads(Path(settings.DEMO_STATE_FILE).read_text(encoding="utf-8"))
+        found = os.stat(settings.DEMO_STATE_FILE)
+    except OSError:
+        return None
+    published = _published(settings.DEMO_STATE_FILE, found.st_ino, found.st_mtime_ns)
+    if published is None:
+        return None
+    config, pid = published
+    return config if _process_runs(pid) else None
+
+
+# Every API read's ETag reads the configuration (`tickets.api.etag`): it is made once, and a
+# demo's state file read again only when it is another file, not on every request (that was a
+# tenth of a 304's own work). Settings do not change while a process runs, except in tests,
+# whose overrides clear both.
+@functools.cache
+def _settings_config() -> FreshserviceConfig:
+    return FreshserviceConfig.from_settings()
+
+
+@functools.lru_cache(maxsize=4)
+def _published(
+    path: str | Path, inode: int, modified_ns: int
+) -> tuple[FreshserviceConfig, int] | None:
+    """The configuration and pid in a demo's state file, as written at `modified_ns`."""
+    try:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
         pid = int(state["pid"])
         published = replace(
-            FreshserviceConfig.from_settings(),
+            _settings_config(),
             api_key=str(state["api_key"]),
             endpoint=str(state["endpoint"]),
             group_ids=tuple(int(group) for group in state["group_ids"]),
@@ -111,7 +139,13 @@ def running_demo_config() -> FreshserviceConfig | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return published if _process_runs(pid) else None
+    return published, pid
+
+
+@receiver(setting_changed)
+def _settings_changed(**kwargs: object) -> None:
+    _settings_config.cache_clear()
+    _published.cache_clear()
 
 
 @contextmanager
