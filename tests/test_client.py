@@ -751,6 +751,12 @@ def test_it_refuses_a_ticket_without_stats(requests_mock, client, stats):
         ("status", None, "ticket 301 with an unreadable status (None)"),
         ("group_id", "ops", "ticket 301 with an unreadable group_id ('ops')"),
         ("responder_id", 1.5, "ticket 301 with an unreadable responder_id (1.5)"),
+        # Past 64 bits no id fits the database; the decoder reads such a number as a float.
+        (
+            "responder_id",
+            2**64,
+            "ticket 301 with an unreadable responder_id (1.8446744073709552e+19)",
+        ),
         ("updated_at", "yesterday", "ticket 301 with an unreadable updated_at ('yesterday')"),
         ("updated_at", None, "ticket 301 with an unreadable updated_at (None)"),
     ],
