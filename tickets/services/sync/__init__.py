@@ -349,13 +349,13 @@ def _run(
             if backfill is not None:
                 pages.read_ahead(read_ahead_pages())
                 batch += pages.following(BATCH_PAGES - 1, within=BATCH_SECONDS)
-            for page, tickets in batch:
-                received += len(tickets)
-                last_page = page
-                responders |= _responders(tickets, config)
+            for number, got in batch:
+                received += len(got)
+                last_page = number
+                responders |= _responders(got, config)
             if backfill is not None:
                 backfill.write_pages(batch)
-            else:
+            else:  # not (yet) a backfill: the batch is this page alone
                 keep_newest(held, tickets)
                 if page > pages_at_once():
                     # Past BACKFILL_PAGES_AT_ONCE pages: a backfill (SPEC §15). What is held
@@ -372,8 +372,8 @@ def _run(
                     pages.read_ahead(read_ahead_pages())
                     backfill.write(held.values(), pages_done=page, received=len(held))
                     held.clear()
-            for page, tickets in batch:
-                report(page, tickets)
+            for number, got in batch:
+                report(number, got)
         if backfill is not None:
             run, applied = _finish_backfill(
                 backfill,
