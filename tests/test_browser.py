@@ -123,12 +123,16 @@ def test_many_agents_show_the_top_15_in_the_chart_and_all_in_the_table(open_page
 def test_screenshots_at_desktop_and_phone_size(open_page, plain_user, manager, history):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     desktop = open_page(manager)
+    # The trend loads on its own after the dashboard is drawn: the screenshots show it drawn.
+    trend_drawn = "() => window.yamTrend !== undefined"
+    desktop.wait_for_function(trend_drawn)
     desktop.screenshot(path=SCREENSHOTS / "dashboard-desktop.png")
     desktop.click("#admin-button")
     expect(desktop.locator("#stats-database")).to_contain_text("Closure records")
     desktop.screenshot(path=SCREENSHOTS / "admin-modal-desktop.png")
 
     phone = open_page(plain_user, viewport=PHONE)
+    phone.wait_for_function(trend_drawn)
     # Nothing spills sideways on a phone.
     assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     phone.screenshot(path=SCREENSHOTS / "dashboard-phone.png", full_page=True)
