@@ -215,7 +215,7 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
 
     touched: set[ClosureKey] = set()
     emptied: set[ClosureKey] = set()  # keys that lost a ticket
-    changed = counting if rewrite else {}  # a rewrite writes every row that counts
+    changed: dict[int, _Closure] = {}
     per_day: dict[date, int] = {}
     for ticket_id, closure in counting.items():
         day = closure.closure_date
@@ -232,7 +232,8 @@ def write_tickets(fetched: list[Ticket], *, rewrite: bool = False) -> Written:
     emptied.update(existing[ticket_id].key for ticket_id in gone)
     touched |= emptied
 
-    _upsert_closed_tickets(changed, fetched_at=timezone.now())
+    # A rewrite writes every row that counts.
+    _upsert_closed_tickets(counting if rewrite else changed, fetched_at=timezone.now())
     for ids in _chunks(gone):
         ClosedTicket.objects.filter(ticket_id__in=ids).delete()
     return Written(touched, per_day, emptied)
@@ -434,14 +435,10 @@ def _recount(keys: Iterable[ClosureKey], *, emptied: Iterable[ClosureKey] = ()) 
         f"WHERE {same_key}))"
     )
     cte = f"WITH k AS (SELECT * FROM {_json_rows(_KEY_COLUMNS)}) "  # noqa: S608
-
-    def as_json(chosen: Iterable[ClosureKey]) -> str:
-        return _json(list(chosen))
-
     with connection.cursor() as cursor:
-        cursor.execute(cte + upsert, [as_json(keys), now, now])
-        if emptied := set(emptied):
-            cursor.execute(cte + delete, [as_json(emptied)])
+        cursor.execute(cte + upsert, [_json(list(keys)), now, now])
+        if emptied := list(set(emptied)):
+            cursor.execute(cte + delete, [_json(emptied)])
 
 
 def _recount_with_the_orm(touched: list[date]) -> None:
