@@ -16,12 +16,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 import pytest
 import time_machine
+from django.db import connection
 from rest_framework.test import APIClient
 
 from demo.freshservice.api import list_page
@@ -436,3 +438,68 @@ def test_sigterm_stops_the_command_keeping_the_pages_written_and_freeing_the_lea
         status, _, _ = manage("sync_daily_closures", "--from", str(FIRST), "--to", str(LAST))
     assert status == 0
     assert [ticket for ticket, _ in stored()["tickets"]] == list(range(1, 11))
+
+
+@contextmanager
+def signalled_during(sql_start: str, number: signal.Signals) -> Iterator[list[str]]:
+    """Send `number` to this process while it runs the first query that starts with
+    `sql_start` (as `kill` or Ctrl-C may, at any moment); yields the queries run after it."""
+    after: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):
+        if after or sql.startswith(sql_start):
+            after.append(sql)
+        if len(after) == 1:
+            os.kill(os.getpid(), number)  # its handler runs here, inside the database call
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield after
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_a_stop_during_a_database_call_waits_for_the_call_and_stops_at_the_next_page(
+    upstream, manage, number
+):
+    # Raised inside the call, the interrupt could leave PostgreSQL's connection mid-command:
+    # the write rolled back half-way and the lease left held ("another command is already in
+    # progress" when it is freed).
+    put_tickets(upstream, 10)
+    argv = ("sync_daily_closures", "--from", str(FIRST), "--to", str(LAST))
+    progress_table = BackfillProgress._meta.db_table
+    handlers = {stop: signal.getsignal(stop) for stop in (signal.SIGTERM, signal.SIGINT)}
+    with (
+        time_machine.travel(START, tick=False),
+        signalled_during(f'UPDATE "{progress_table}"', number),
+    ):
+        status, _, err = manage(*argv)
+
+    assert status == 1
+    assert "Stopped before the sync finished" in err
+    # The first batch (pages 1-4) was being written: it is written whole, and page 5 is not.
+    assert BackfillProgress.objects.get().pages_done == 4
+    assert [ticket for ticket, _ in stored()["tickets"]] == list(range(3, 11))
+    assert SyncLease.objects.get().holder == ""
+    assert {stop: signal.getsignal(stop) for stop in handlers} == handlers  # put back
+
+    with time_machine.travel(LATER, tick=False):
+        status, _, err = manage(*argv)
+    assert status == 0
+    assert "Resuming the unfinished backfill of these dates from page 4" in err
+    assert [ticket for ticket, _ in stored()["tickets"]] == list(range(1, 11))
+
+
+def test_a_stop_during_the_last_write_lets_the_sync_finish_and_say_so(upstream, manage):
+    put_tickets(upstream, 2)  # one page: a short sync, written once at the end
+    run_table = SyncRun._meta.db_table
+    with (
+        time_machine.travel(START, tick=False),
+        signalled_during(f'INSERT INTO "{run_table}"', signal.SIGTERM) as after,
+    ):
+        status, out, _ = manage("sync_daily_closures", "--date", str(FIRST), "--force")
+
+    assert status == 0
+    assert "Synced" in out
+    assert SyncRun.objects.get().status == SyncRun.Status.SUCCESS
+    assert SyncLease.objects.get().holder == ""
+    assert after[-1].startswith('UPDATE "tickets_synclease"')  # the lease freed, last

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from types import FrameType
 from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -37,22 +38,53 @@ def seconds(raw: str) -> float:
     return value
 
 
-@contextmanager
-def _interrupted_by_sigterm() -> Iterator[None]:
-    """`kill` (SIGTERM) stops the sync as Ctrl-C does, so it frees its lease on the way out
-    instead of blocking the next run until the lease expires (only SIGKILL leaves it)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+# Code a stop must not break into: an interruption inside a psycopg call can leave its
+# connection mid-command ("another command is already in progress"), and then the lease cannot be
+# freed on the way out.
+_DATABASE_MODULES = ("psycopg", "django.db", "sqlite3")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _in_database_call(frame: FrameType | None) -> bool:
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith(_DATABASE_MODULES):
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _Stop:
+    """Ctrl-C (SIGINT) and `kill` (SIGTERM) stop the sync by raising KeyboardInterrupt, so it
+    frees its lease on the way out instead of blocking the next run until the lease expires
+    (only SIGKILL leaves it). One that arrives during a database call is kept until the call is
+    done and raised at the sync's next page or wait (`check`); if the sync finishes first, it
+    has finished."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if _in_database_call(frame):
+            self.asked = True
+        else:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def on_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may handle signals
+            return
+        previous = {number: signal.signal(number, self.interrupt) for number in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 class Command(BaseCommand):
@@ -87,9 +119,11 @@ class Command(BaseCommand):
                 dynamic_ncols=True,
             )
 
+        stop = _Stop()
         announced = set()
 
         def on_progress(step: SyncProgress) -> None:
+            stop.check()
             # Said once each: that the sync became a backfill (SPEC §15), or that it resumes one.
             if step.resumed_from_page is not None and "resumed" not in announced:
                 announced.add("resumed")
@@ -102,6 +136,7 @@ class Command(BaseCommand):
                 progress.set_postfix_str(progress_text(step), refresh=False)
 
         def on_wait(seconds: float, reason: str) -> None:
+            stop.check()
             # Freshservice asked for a pause (Retry-After) or its budget is nearly spent (the
             # reserve kept for the account's other integrations): say why the sync stands still.
             line = f"Waiting {seconds:g} s: {reason}."
@@ -112,7 +147,7 @@ class Command(BaseCommand):
                 self.stderr.write(line)
 
         try:
-            with _interrupted_by_sigterm():
+            with stop.on_signals():
                 result = sync_closures(
                     first=first,
                     last=last,
