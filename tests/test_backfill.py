@@ -502,4 +502,4 @@ def test_a_stop_during_the_last_write_lets_the_sync_finish_and_say_so(upstream, 
     assert "Synced" in out
     assert SyncRun.objects.get().status == SyncRun.Status.SUCCESS
     assert SyncLease.objects.get().holder == ""
-    assert after[-1].startswith('UPDATE "tickets_synclease"')  # the lease freed, last
+    assert after[-1].startswith(f'UPDATE "{SyncLease._meta.db_table}"')  # the lease freed, last

@@ -337,7 +337,7 @@ _CLOSED_TICKET_COLUMNS = (  # in the order of _Closure's fields
     ("status", "integer"),
     ("closed_at", "timestamptz"),
 )
-_KEY_COLUMNS = (("responder_id", "bigint"), ("closure_date", "date"), ("group_id", "bigint"))
+_KEY_COLUMNS = _CLOSED_TICKET_COLUMNS[1:4]  # a closure's key: the first three of its fields
 
 
 def _json_rows(columns: tuple[tuple[str, str], ...]) -> str:
